@@ -1,0 +1,150 @@
+using SparCode.Format;
+using SparCode.Kernels.Cpu;
+
+namespace SparCode.Engine;
+
+/// <summary>
+/// The query side of a SparCode model: history → masked mean of item embeddings → MLP → K_u token
+/// heads → one code per token by product quantization.
+/// </summary>
+/// <remarks>
+/// Immutable and thread-safe; callers pass their own scratch. Weights are views of the index file
+/// (or of arrays, for the synthetic generator), never copied.
+/// </remarks>
+public sealed class QueryTower
+{
+    private readonly ReadOnlyMemory<float> _embedding;
+    private readonly DenseView[] _tower;
+    private readonly DenseView _heads;
+    private readonly ReadOnlyMemory<float> _codebooks;
+
+    /// <summary>Creates a tower over the given weights (shapes as in <see cref="IndexContents"/>).</summary>
+    /// <exception cref="ArgumentException">A shape disagrees with <paramref name="dimensions"/>.</exception>
+    public QueryTower(ModelDimensions dimensions, ReadOnlyMemory<float> itemEmbedding, IReadOnlyList<DenseView> tower, DenseView heads, ReadOnlyMemory<float> codebooks)
+    {
+        Dimensions = dimensions;
+        if (itemEmbedding.Length != (dimensions.ItemCount + 1L) * dimensions.EmbeddingDim)
+        {
+            throw new ArgumentException($"Item embedding has {itemEmbedding.Length} floats; expected ({dimensions.ItemCount} + 1) × {dimensions.EmbeddingDim}.", nameof(itemEmbedding));
+        }
+        int width = dimensions.EmbeddingDim;
+        MaxWidth = width;
+        foreach (var layer in tower)
+        {
+            layer.CheckShape(width, nameof(tower));
+            width = layer.Outputs;
+            MaxWidth = Math.Max(MaxWidth, width);
+        }
+        heads.CheckShape(width, nameof(heads));
+        if (heads.Outputs != dimensions.UserTokens * dimensions.TokenDim)
+        {
+            throw new ArgumentException($"Heads have {heads.Outputs} outputs; expected K_u·D = {dimensions.UserTokens * dimensions.TokenDim}.", nameof(heads));
+        }
+        if (codebooks.Length != (long)dimensions.Subspaces * dimensions.CodebookSize * dimensions.SubvectorDim)
+        {
+            throw new ArgumentException($"Codebooks have {codebooks.Length} floats; expected M·K_c·(D/M) = {dimensions.Subspaces * dimensions.CodebookSize * dimensions.SubvectorDim}.", nameof(codebooks));
+        }
+        _embedding = itemEmbedding;
+        _tower = [.. tower];
+        _heads = heads;
+        _codebooks = codebooks;
+    }
+
+    /// <summary>Builds the tower of an open index file.</summary>
+    public static QueryTower FromIndex(IndexFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var dims = file.Dimensions;
+        var layers = new DenseView[dims.TowerLayers];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            layers[l] = new DenseView(file.TowerOutputs(l), file.TowerWeight(l), file.TowerBias(l));
+        }
+        var heads = new DenseView(dims.UserTokens * dims.TokenDim, file.HeadWeight, file.HeadBias);
+        return new QueryTower(dims, file.ItemEmbedding, layers, heads, file.Codebooks);
+    }
+
+    /// <summary>Model sizes.</summary>
+    public ModelDimensions Dimensions { get; }
+
+    /// <summary>Widest activation in the tower; each scratch buffer must hold this many floats.</summary>
+    public int MaxWidth { get; }
+
+    /// <summary>
+    /// Computes the K_u user tokens (<c>K_u × D</c>, row-major) from internal item ids, of which only the
+    /// last <see cref="ModelDimensions.HistoryLength"/> are read.
+    /// </summary>
+    /// <param name="items">Internal item ids (0-based), oldest first; at least one. Trusted: the caller resolved them.</param>
+    /// <param name="tokens">Receives <c>K_u·D</c> floats.</param>
+    /// <param name="scratchA">Scratch of at least <see cref="MaxWidth"/> floats.</param>
+    /// <param name="scratchB">Scratch of at least <see cref="MaxWidth"/> floats.</param>
+    public void Tokens(ReadOnlySpan<int> items, Span<float> tokens, Span<float> scratchA, Span<float> scratchB)
+    {
+        var dims = Dimensions;
+        int d = dims.EmbeddingDim;
+        var recent = items[Math.Max(0, items.Length - dims.HistoryLength)..];
+        // Masked mean: padding rows are never read, so the mean runs over the real items only.
+        var x = scratchA[..d];
+        x.Clear();
+        var embedding = _embedding.Span;
+        foreach (int item in recent)
+        {
+            DenseKernels.AddInPlace(x, embedding.Slice((item + 1) * d, d));
+        }
+        DenseKernels.ScaleInPlace(x, 1f / recent.Length);
+
+        ReadOnlySpan<float> input = x;
+        Span<float> spare = scratchB;
+        for (int l = 0; l < _tower.Length; l++)
+        {
+            var layer = _tower[l];
+            var output = spare[..layer.Outputs];
+            DenseKernels.Dense(layer.Weights.Span, layer.Bias.Span, input, output, relu: l < _tower.Length - 1);
+            spare = input.Overlaps(scratchA) ? scratchA : scratchB;
+            input = output;
+        }
+        DenseKernels.Dense(_heads.Weights.Span, _heads.Bias.Span, input, tokens[.._heads.Outputs], relu: false);
+    }
+
+    /// <summary>Quantizes each token to its code <c>Σ_m j_m · K_c^m</c> (nearest codeword per sub-vector, ties to the smaller index).</summary>
+    /// <param name="tokens">K_u tokens, row-major <c>K_u × D</c>.</param>
+    /// <param name="codes">Receives K_u codes.</param>
+    public void Codes(ReadOnlySpan<float> tokens, Span<int> codes)
+    {
+        var dims = Dimensions;
+        int sub = dims.SubvectorDim;
+        int bookFloats = dims.CodebookSize * sub;
+        var books = _codebooks.Span;
+        for (int k = 0; k < dims.UserTokens; k++)
+        {
+            int code = 0;
+            int stride = 1;
+            for (int m = 0; m < dims.Subspaces; m++)
+            {
+                var query = tokens.Slice(k * dims.TokenDim + m * sub, sub);
+                int j = DistanceKernels.ArgMinSquaredL2(query, books.Slice(m * bookFloats, bookFloats));
+                code += j * stride;
+                stride *= dims.CodebookSize;
+            }
+            codes[k] = code;
+        }
+    }
+}
+
+/// <summary>A dense layer's weights as views: <c>Outputs × Inputs</c> row-major, plus a bias.</summary>
+/// <param name="Outputs">Output size.</param>
+/// <param name="Weights">Row-major weights.</param>
+/// <param name="Bias">Bias of length <paramref name="Outputs"/>.</param>
+public readonly record struct DenseView(int Outputs, ReadOnlyMemory<float> Weights, ReadOnlyMemory<float> Bias)
+{
+    /// <summary>Input size implied by the weights.</summary>
+    public int Inputs => Outputs == 0 ? 0 : Weights.Length / Outputs;
+
+    internal void CheckShape(int inputs, string parameter)
+    {
+        if (Outputs <= 0 || Bias.Length != Outputs || Weights.Length != (long)Outputs * inputs)
+        {
+            throw new ArgumentException($"Dense layer has {Weights.Length} weights and {Bias.Length} biases for {Outputs} outputs; expected {Outputs} × {inputs} weights and {Outputs} biases.", parameter);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+namespace SparCode.Engine;
+
+/// <summary>What to do with history item ids the index does not know.</summary>
+public enum UnknownItemPolicy
+{
+    /// <summary>Throw <see cref="UnknownItemException"/> naming the id (default).</summary>
+    Error,
+
+    /// <summary>Ignore them; the query still needs at least one known item.</summary>
+    Skip,
+}
+
+/// <summary>Per-query switches. Create once and reuse: passing an instance does not allocate.</summary>
+public sealed class SearchOptions
+{
+    /// <summary>The defaults: unknown ids are errors, the history is excluded, results are filled to k.</summary>
+    public static SearchOptions Default { get; } = new();
+
+    /// <summary>What to do with unknown history ids. Default <see cref="UnknownItemPolicy.Error"/>.</summary>
+    public UnknownItemPolicy UnknownItems { get; init; } = UnknownItemPolicy.Error;
+
+    /// <summary>Drop the user's own history items from the results. Default true.</summary>
+    public bool ExcludeHistory { get; init; } = true;
+
+    /// <summary>
+    /// When fewer than k items have a positive score, fill the rest with score 0 from the index's
+    /// fallback order (most popular first when the exporter stored one; ascending item id otherwise).
+    /// Default true. When false, a search may return fewer than k results.
+    /// </summary>
+    public bool FillToK { get; init; } = true;
+}
+
+/// <summary>A history id is not in the index and <see cref="UnknownItemPolicy.Error"/> is in force.</summary>
+public sealed class UnknownItemException : ArgumentException
+{
+    /// <summary>Creates the exception.</summary>
+    public UnknownItemException(long itemId, int position)
+        : base($"History item id {itemId} (position {position}) is not in the index. Pass SearchOptions {{ UnknownItems = UnknownItemPolicy.Skip }} to ignore unknown ids.", "history")
+    {
+        ItemId = itemId;
+        Position = position;
+    }
+
+    /// <summary>The unknown external id.</summary>
+    public long ItemId { get; }
+
+    /// <summary>Its position in the history.</summary>
+    public int Position { get; }
+}

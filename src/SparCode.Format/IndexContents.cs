@@ -1,0 +1,50 @@
+namespace SparCode.Format;
+
+/// <summary>One dense layer: <c>y = W·x + b</c> with <c>W</c> row-major <c>Outputs × Inputs</c>.</summary>
+/// <param name="Outputs">Output size.</param>
+/// <param name="Inputs">Input size.</param>
+/// <param name="Weights">Row-major weights, <c>Outputs × Inputs</c>.</param>
+/// <param name="Bias">Bias, <c>Outputs</c>.</param>
+public sealed record DenseLayer(int Outputs, int Inputs, float[] Weights, float[] Bias);
+
+/// <summary>Everything an index file holds, in memory, ready for <see cref="IndexWriter.Write"/>.</summary>
+/// <remarks>
+/// Internal item <c>i</c> (0-based) is embedding row <c>i + 1</c> and has external id <c>ItemIds[i]</c>.
+/// Code <c>c = Σ_m j_m · K_c^m</c>; its posting list is
+/// <c>PostingItems[PostingOffsets[c] .. PostingOffsets[c + 1])</c> with matching scores.
+/// </remarks>
+public sealed class IndexContents
+{
+    /// <summary>Model sizes.</summary>
+    public required ModelDimensions Dimensions { get; init; }
+
+    /// <summary>Item embedding table, <c>(n_items + 1) × d</c>, row 0 padding.</summary>
+    public required float[] ItemEmbedding { get; init; }
+
+    /// <summary>Query-tower MLP layers, first to last.</summary>
+    public required IReadOnlyList<DenseLayer> Tower { get; init; }
+
+    /// <summary>The K_u token heads stacked into one layer with <c>K_u·D</c> outputs.</summary>
+    public required DenseLayer Heads { get; init; }
+
+    /// <summary>The M codebooks stacked, <c>(M·K_c) × (D/M)</c>.</summary>
+    public required float[] Codebooks { get; init; }
+
+    /// <summary>CSR offsets, <c>codes + 1</c> entries, starting at 0 and non-decreasing.</summary>
+    public required long[] PostingOffsets { get; init; }
+
+    /// <summary>Posting item ids, strictly ascending within each list, each below n_items.</summary>
+    public required int[] PostingItems { get; init; }
+
+    /// <summary>Posting scores, finite and non-negative.</summary>
+    public required float[] PostingScores { get; init; }
+
+    /// <summary>External id of each internal item, distinct.</summary>
+    public required long[] ItemIds { get; init; }
+
+    /// <summary>Optional fill order: distinct internal ids, best first. Null fills by ascending internal id.</summary>
+    public int[]? FallbackOrder { get; init; }
+
+    /// <summary>A JSON object describing how the index was made.</summary>
+    public string MetadataJson { get; init; } = "{}";
+}

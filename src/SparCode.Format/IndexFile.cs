@@ -1,0 +1,333 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using SparCode.Kernels.Cpu;
+
+namespace SparCode.Format;
+
+/// <summary>How much <see cref="IndexFile.Open"/> checks.</summary>
+public enum IndexValidation
+{
+    /// <summary>Everything: size, magic, caps, version, the checksum over every byte, and the structure.</summary>
+    Full,
+
+    /// <summary>
+    /// Everything except the checksum, for fast start-up of large trusted files. Every check that keeps
+    /// the search kernels inside their arrays (offsets, ids, shapes) still runs.
+    /// </summary>
+    SkipChecksum,
+}
+
+/// <summary>
+/// A validated, memory-mapped index file with zero-copy typed views of its sections.
+/// </summary>
+/// <remarks>
+/// Checks run in the order size → magic → caps → version → checksum → structure, and each failure
+/// throws <see cref="CorruptIndexException"/> (with its <see cref="CorruptionKind"/>) or
+/// <see cref="IndexVersionException"/>. Immutable and thread-safe; spans stay valid until <see cref="Dispose"/>.
+/// </remarks>
+public sealed class IndexFile : IDisposable
+{
+    private readonly MappedFile _map;
+    private readonly Dictionary<(SectionKind Kind, int Index), SectionEntry> _sections;
+
+    private IndexFile(string path, MappedFile map, int version, IReadOnlyList<SectionEntry> entries)
+    {
+        Path = path;
+        _map = map;
+        Version = version;
+        Sections = entries;
+        _sections = [];
+        foreach (var e in entries)
+        {
+            if (!_sections.TryAdd((e.Kind, e.Index), e) && Enum.IsDefined(e.Kind))
+            {
+                throw Corrupt(CorruptionKind.MissingSection, $"section {e.Kind}[{e.Index}] appears twice.");
+            }
+        }
+        Dimensions = ModelDimensions.FromStored(Span<long>(SectionKind.Dimensions, 0, ElementType.Int64));
+        ItemIds = CheckStructure();
+        MetadataJson = IndexValidator.MetadataText(Span<byte>(SectionKind.Metadata, 0, ElementType.Byte));
+    }
+
+    /// <summary>Dimensions, shapes, metadata, finite weights, postings, item ids, fallback order.</summary>
+    private ItemIdMap CheckStructure()
+    {
+        IndexValidator.CheckDimensions(Dimensions, Path);
+        CheckShapes();
+        IndexValidator.CheckMetadata(Span<byte>(SectionKind.Metadata, 0, ElementType.Byte), Path);
+        foreach (var e in Sections)
+        {
+            if (e.Type == ElementType.Float32 && e.Kind is not (SectionKind.PostingScores or SectionKind.ListMaxScores) && Enum.IsDefined(e.Kind))
+            {
+                IndexValidator.CheckFinite(Span<float>(e.Kind, e.Index, ElementType.Float32), $"{e.Kind}[{e.Index}]", Path);
+            }
+        }
+        IndexValidator.CheckPostings(PostingOffsets.Span, PostingItems.Span, PostingScores.Span, ListMaxScores.Span, Dimensions.ItemCount, Path);
+        if (HasFallbackOrder)
+        {
+            IndexValidator.CheckFallback(FallbackOrder.Span, Dimensions.ItemCount, Path);
+        }
+        return ItemIdMap.Build(ExternalItemIds.Span, Path);
+    }
+
+    /// <summary>The file this index was opened from.</summary>
+    public string Path { get; }
+
+    /// <summary>The file's size in bytes.</summary>
+    public long Length => _map.Length;
+
+    /// <summary>The file's format version.</summary>
+    public int Version { get; }
+
+    /// <summary>The section table, in file order (unknown kinds included).</summary>
+    public IReadOnlyList<SectionEntry> Sections { get; }
+
+    /// <summary>Model sizes.</summary>
+    public ModelDimensions Dimensions { get; }
+
+    /// <summary>The metadata JSON object.</summary>
+    public string MetadataJson { get; }
+
+    /// <summary>External ↔ internal item ids.</summary>
+    public ItemIdMap ItemIds { get; }
+
+    /// <summary>Item embedding table, <c>(n_items + 1) × d</c>, row 0 padding.</summary>
+    public ReadOnlyMemory<float> ItemEmbedding => Memory<float>(SectionKind.ItemEmbedding, 0, ElementType.Float32);
+
+    /// <summary>Weights of tower layer <paramref name="layer"/>, row-major <c>out × in</c>.</summary>
+    public ReadOnlyMemory<float> TowerWeight(int layer) => Memory<float>(SectionKind.TowerWeight, layer, ElementType.Float32);
+
+    /// <summary>Bias of tower layer <paramref name="layer"/>.</summary>
+    public ReadOnlyMemory<float> TowerBias(int layer) => Memory<float>(SectionKind.TowerBias, layer, ElementType.Float32);
+
+    /// <summary>Output size of tower layer <paramref name="layer"/>.</summary>
+    public int TowerOutputs(int layer) => (int)Entry(SectionKind.TowerWeight, layer).Rows;
+
+    /// <summary>The stacked token heads, <c>(K_u·D) × tower_out</c>.</summary>
+    public ReadOnlyMemory<float> HeadWeight => Memory<float>(SectionKind.HeadWeight, 0, ElementType.Float32);
+
+    /// <summary>The stacked token head biases, <c>K_u·D</c>.</summary>
+    public ReadOnlyMemory<float> HeadBias => Memory<float>(SectionKind.HeadBias, 0, ElementType.Float32);
+
+    /// <summary>The M codebooks stacked, <c>(M·K_c) × (D/M)</c>.</summary>
+    public ReadOnlyMemory<float> Codebooks => Memory<float>(SectionKind.Codebooks, 0, ElementType.Float32);
+
+    /// <summary>CSR offsets, <c>codes + 1</c>.</summary>
+    public ReadOnlyMemory<long> PostingOffsets => Memory<long>(SectionKind.PostingOffsets, 0, ElementType.Int64);
+
+    /// <summary>Posting item ids (internal).</summary>
+    public ReadOnlyMemory<int> PostingItems => Memory<int>(SectionKind.PostingItems, 0, ElementType.Int32);
+
+    /// <summary>Posting scores.</summary>
+    public ReadOnlyMemory<float> PostingScores => Memory<float>(SectionKind.PostingScores, 0, ElementType.Float32);
+
+    /// <summary>Each list's maximum score.</summary>
+    public ReadOnlyMemory<float> ListMaxScores => Memory<float>(SectionKind.ListMaxScores, 0, ElementType.Float32);
+
+    /// <summary>External id of each internal item.</summary>
+    public ReadOnlyMemory<long> ExternalItemIds => Memory<long>(SectionKind.ItemIds, 0, ElementType.Int64);
+
+    /// <summary>True if the file has a <see cref="SectionKind.FallbackOrder"/> section.</summary>
+    public bool HasFallbackOrder => _sections.ContainsKey((SectionKind.FallbackOrder, 0));
+
+    /// <summary>The fill order (internal ids), or empty if the file has none.</summary>
+    public ReadOnlyMemory<int> FallbackOrder => HasFallbackOrder ? Memory<int>(SectionKind.FallbackOrder, 0, ElementType.Int32) : default;
+
+    /// <summary>Number of postings across all lists.</summary>
+    public long PostingCount => PostingItems.Length;
+
+    /// <summary>Opens and validates an index file.</summary>
+    /// <param name="path">The index file.</param>
+    /// <param name="validation">Whether to verify the checksum (default) or skip it.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="CorruptIndexException">The file is damaged; <see cref="CorruptIndexException.Kind"/> says how.</exception>
+    /// <exception cref="IndexVersionException">The file's version is too new or too old for this library.</exception>
+    public static IndexFile Open(string path, IndexValidation validation = IndexValidation.Full)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"No SparCode index at '{path}'.", path);
+        }
+        var map = MappedFile.Open(path);
+        try
+        {
+            var (version, entries) = ReadFraming(map, path, validation == IndexValidation.Full);
+            return new IndexFile(path, map, version, entries);
+        }
+        catch
+        {
+            map.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Rechecks everything <see cref="Open"/> checks with <see cref="IndexValidation.Full"/>, on the bytes mapped now.</summary>
+    /// <exception cref="CorruptIndexException">The file is damaged.</exception>
+    /// <exception cref="IndexVersionException">The file's version changed to one this library cannot read.</exception>
+    public void Verify()
+    {
+        ReadFraming(_map, Path, verifyChecksum: true);
+        CheckStructure();
+    }
+
+    /// <summary>Unmaps the file.</summary>
+    public void Dispose() => _map.Dispose();
+
+    /// <summary>Size → magic → caps → version → checksum; returns the version and the section table.</summary>
+    private static (int Version, SectionEntry[] Entries) ReadFraming(MappedFile map, string path, bool verifyChecksum)
+    {
+        long length = map.Length;
+        const int minimum = IndexLayout.HeaderSize + IndexLayout.FooterSize;
+        if (length < minimum)
+        {
+            throw new CorruptIndexException(CorruptionKind.Truncated, path, $"the file is {length} bytes; an index has at least {minimum}.");
+        }
+        var header = map.Span<byte>(0, IndexLayout.HeaderSize);
+        if (!header[..8].SequenceEqual(IndexLayout.HeaderMagic))
+        {
+            throw new CorruptIndexException(CorruptionKind.BadMagic, path, $"the file starts with {Convert.ToHexString(header[..8])}; expected {Convert.ToHexString(IndexLayout.HeaderMagic)} (\"SPARCODE\").");
+        }
+        long declared = BinaryPrimitives.ReadInt64LittleEndian(header[16..]);
+        if (declared > length)
+        {
+            throw new CorruptIndexException(CorruptionKind.Truncated, path, $"the file is {length} bytes; its header says {declared}.");
+        }
+        if (declared != length)
+        {
+            throw new CorruptIndexException(CorruptionKind.SizeLimitExceeded, path, $"the file is {length} bytes; its header says {declared} (trailing bytes).");
+        }
+        int headerSize = BinaryPrimitives.ReadInt32LittleEndian(header[12..]);
+        int sectionCount = BinaryPrimitives.ReadInt32LittleEndian(header[24..]);
+        if (headerSize != IndexLayout.HeaderSize)
+        {
+            throw new CorruptIndexException(CorruptionKind.SizeLimitExceeded, path, $"header size is {headerSize}; expected {IndexLayout.HeaderSize}.");
+        }
+        long dataEnd = length - IndexLayout.FooterSize;
+        if (sectionCount < 1 || sectionCount > IndexLayout.MaxSections || IndexLayout.HeaderSize + (long)sectionCount * IndexLayout.SectionEntrySize > dataEnd)
+        {
+            throw new CorruptIndexException(CorruptionKind.SizeLimitExceeded, path,
+                $"section count is {sectionCount}; expected 1..{IndexLayout.MaxSections} entries that fit in the file.");
+        }
+        var footer = map.Span<byte>(dataEnd, IndexLayout.FooterSize);
+        if (!footer[..8].SequenceEqual(IndexLayout.FooterMagic))
+        {
+            throw new CorruptIndexException(CorruptionKind.BadMagic, path, $"the footer starts with {Convert.ToHexString(footer[..8])}; expected \"SPCD-END\".");
+        }
+        if (BinaryPrimitives.ReadInt64LittleEndian(footer[8..]) != length)
+        {
+            throw new CorruptIndexException(CorruptionKind.Truncated, path, $"the footer says {BinaryPrimitives.ReadInt64LittleEndian(footer[8..])} bytes; the file is {length}.");
+        }
+
+        int version = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+        if (version < IndexLayout.OldestReadableVersion || version > IndexLayout.CurrentVersion)
+        {
+            throw new IndexVersionException(path, version);
+        }
+
+        if (verifyChecksum)
+        {
+            ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(footer[16..]);
+            ulong computed = Checksum(map, length - 8);
+            if (stored != computed)
+            {
+                throw new CorruptIndexException(CorruptionKind.ChecksumMismatch, path, $"XxHash3 of the file is {computed:X16}; the footer says {stored:X16}.");
+            }
+        }
+
+        long tableEnd = IndexLayout.HeaderSize + (long)sectionCount * IndexLayout.SectionEntrySize;
+        var table = map.Span<byte>(IndexLayout.HeaderSize, (int)(tableEnd - IndexLayout.HeaderSize));
+        var entries = new SectionEntry[sectionCount];
+        for (int s = 0; s < sectionCount; s++)
+        {
+            var row = table.Slice(s * IndexLayout.SectionEntrySize, IndexLayout.SectionEntrySize);
+            var e = new SectionEntry(
+                (SectionKind)BinaryPrimitives.ReadUInt16LittleEndian(row),
+                BinaryPrimitives.ReadUInt16LittleEndian(row[2..]),
+                (ElementType)BinaryPrimitives.ReadUInt32LittleEndian(row[4..]),
+                BinaryPrimitives.ReadInt64LittleEndian(row[8..]),
+                BinaryPrimitives.ReadInt64LittleEndian(row[16..]),
+                BinaryPrimitives.ReadInt64LittleEndian(row[24..]),
+                BinaryPrimitives.ReadInt64LittleEndian(row[32..]));
+            int size = SectionEntry.ElementSize(e.Type);
+            bool shapeOk = size > 0 && e.Rows >= 0 && e.Columns >= 0 && e.Rows <= int.MaxValue && e.Columns <= int.MaxValue
+                && e.Rows * e.Columns <= int.MaxValue && e.Rows * e.Columns * size == e.ByteLength;
+            bool placeOk = e.Offset >= tableEnd && e.Offset % IndexLayout.SectionAlignment == 0 && e.ByteLength >= 0 && e.Offset <= dataEnd - e.ByteLength;
+            if (!shapeOk || !placeOk)
+            {
+                throw new CorruptIndexException(CorruptionKind.SectionOutOfRange, path,
+                    $"section {s} ({e.Kind}[{e.Index}], {e.Type}, {e.Rows} × {e.Columns}) claims bytes [{e.Offset}, {e.Offset + e.ByteLength}); expected a {IndexLayout.SectionAlignment}-aligned range inside [{tableEnd}, {dataEnd}) matching its shape.");
+            }
+            entries[s] = e;
+        }
+        var byOffset = entries.OrderBy(e => e.Offset).ToArray();
+        for (int s = 1; s < byOffset.Length; s++)
+        {
+            if (byOffset[s].Offset < byOffset[s - 1].Offset + byOffset[s - 1].ByteLength)
+            {
+                throw new CorruptIndexException(CorruptionKind.SectionOutOfRange, path, $"sections {byOffset[s - 1].Kind} and {byOffset[s].Kind} overlap.");
+            }
+        }
+        return (version, entries);
+    }
+
+    private static ulong Checksum(MappedFile map, long count)
+    {
+        var hash = new XxHash3();
+        for (long offset = 0; offset < count;)
+        {
+            int chunk = (int)Math.Min(1L << 30, count - offset);
+            hash.Append(map.Span<byte>(offset, chunk));
+            offset += chunk;
+        }
+        return hash.GetCurrentHashAsUInt64();
+    }
+
+    /// <summary>Every required section is present with the shape the dimensions imply.</summary>
+    private void CheckShapes()
+    {
+        var d = Dimensions;
+        void Expect(SectionKind kind, int index, long rows, long columns)
+        {
+            var e = Entry(kind, index);
+            if (e.Rows != rows || e.Columns != columns)
+            {
+                throw Corrupt(CorruptionKind.ShapeMismatch, $"section {kind}[{index}] is {e.Rows} × {e.Columns}; expected {rows} × {columns}.");
+            }
+        }
+        Expect(SectionKind.ItemEmbedding, 0, d.ItemCount + 1L, d.EmbeddingDim);
+        long width = d.EmbeddingDim;
+        for (int l = 0; l < d.TowerLayers; l++)
+        {
+            long outputs = Entry(SectionKind.TowerWeight, l).Rows;
+            Expect(SectionKind.TowerWeight, l, outputs, width);
+            Expect(SectionKind.TowerBias, l, outputs, 1);
+            width = outputs;
+        }
+        Expect(SectionKind.HeadWeight, 0, (long)d.UserTokens * d.TokenDim, width);
+        Expect(SectionKind.HeadBias, 0, (long)d.UserTokens * d.TokenDim, 1);
+        Expect(SectionKind.Codebooks, 0, (long)d.Subspaces * d.CodebookSize, d.SubvectorDim);
+        Expect(SectionKind.PostingOffsets, 0, d.CodeCount + 1L, 1);
+        Expect(SectionKind.PostingScores, 0, Entry(SectionKind.PostingItems, 0).Rows, 1);
+        Expect(SectionKind.ListMaxScores, 0, d.CodeCount, 1);
+        Expect(SectionKind.ItemIds, 0, d.ItemCount, 1);
+    }
+
+    private SectionEntry Entry(SectionKind kind, int index) =>
+        _sections.TryGetValue((kind, index), out var e) ? e : throw Corrupt(CorruptionKind.MissingSection, $"section {kind}[{index}] is missing.");
+
+    private ReadOnlySpan<T> Span<T>(SectionKind kind, int index, ElementType type) where T : unmanaged => Memory<T>(kind, index, type).Span;
+
+    private ReadOnlyMemory<T> Memory<T>(SectionKind kind, int index, ElementType type) where T : unmanaged
+    {
+        var e = Entry(kind, index);
+        if (e.Type != type)
+        {
+            throw Corrupt(CorruptionKind.ShapeMismatch, $"section {kind}[{index}] holds {e.Type}; expected {type}.");
+        }
+        return _map.Memory<T>(e.Offset, (int)(e.ByteLength / Marshal.SizeOf<T>()));
+    }
+
+    private CorruptIndexException Corrupt(CorruptionKind kind, string detail) => new(kind, Path, detail);
+}

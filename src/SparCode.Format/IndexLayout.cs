@@ -1,0 +1,134 @@
+namespace SparCode.Format;
+
+/// <summary>
+/// Constants of the index file layout. The byte layout is documented in <c>docs/format.md</c>.
+/// </summary>
+/// <remarks>
+/// <code>
+/// offset 0                     64                     64 + 40·S                          L − 24      L
+///        ┌─────────────────────┬──────────────────────┬───────────────────────────────────┬──────────┐
+///        │ header              │ section table        │ sections, each 64-byte aligned    │ footer   │
+///        │ magic, version,     │ S × {kind, index,    │ (zero padding between them)       │ magic,   │
+///        │ header size, L, S   │  type, rows, cols,   │                                   │ L, hash  │
+///        │                     │  offset, byteLength} │                                   │          │
+///        └─────────────────────┴──────────────────────┴───────────────────────────────────┴──────────┘
+/// </code>
+/// All integers are little-endian. The footer's hash is XxHash3-64 over bytes [0, L − 8).
+/// </remarks>
+public static class IndexLayout
+{
+    /// <summary>The format version this library writes.</summary>
+    public const int CurrentVersion = 1;
+
+    /// <summary>The oldest format version this library still reads.</summary>
+    public const int OldestReadableVersion = 1;
+
+    /// <summary>Size of the fixed header in bytes.</summary>
+    public const int HeaderSize = 64;
+
+    /// <summary>Size of one section-table entry in bytes.</summary>
+    public const int SectionEntrySize = 40;
+
+    /// <summary>Size of the footer in bytes.</summary>
+    public const int FooterSize = 24;
+
+    /// <summary>Every section starts at a multiple of this many bytes.</summary>
+    public const int SectionAlignment = 64;
+
+    /// <summary>Largest section count a reader accepts before it trusts the table.</summary>
+    public const int MaxSections = 4096;
+
+    /// <summary>Largest code count (<c>K_c^M</c>) the format accepts.</summary>
+    public const int MaxCodes = 1 << 24;
+
+    /// <summary>The 8 bytes a file starts with.</summary>
+    public static ReadOnlySpan<byte> HeaderMagic => "SPARCODE"u8;
+
+    /// <summary>The 8 bytes the footer starts with.</summary>
+    public static ReadOnlySpan<byte> FooterMagic => "SPCD-END"u8;
+
+    /// <summary>Rounds <paramref name="offset"/> up to <see cref="SectionAlignment"/>.</summary>
+    public static long Align(long offset) => (offset + SectionAlignment - 1) & ~(long)(SectionAlignment - 1);
+}
+
+/// <summary>What a section holds. Readers skip kinds they do not know, so later versions can add sections.</summary>
+public enum SectionKind : ushort
+{
+    /// <summary>UTF-8 JSON object: training config, dataset, metrics, creation time.</summary>
+    Metadata = 1,
+
+    /// <summary>The model sizes, <see cref="ModelDimensions"/>, as int64 values.</summary>
+    Dimensions = 2,
+
+    /// <summary>Item embedding table, <c>(n_items + 1) × d</c> float32; row 0 is padding.</summary>
+    ItemEmbedding = 3,
+
+    /// <summary>Weights of query-tower MLP layer <c>index</c>, <c>out × in</c> float32.</summary>
+    TowerWeight = 4,
+
+    /// <summary>Bias of query-tower MLP layer <c>index</c>, <c>out × 1</c> float32.</summary>
+    TowerBias = 5,
+
+    /// <summary>The K_u token heads stacked, <c>(K_u·D) × tower_out</c> float32.</summary>
+    HeadWeight = 6,
+
+    /// <summary>The K_u token head biases stacked, <c>(K_u·D) × 1</c> float32.</summary>
+    HeadBias = 7,
+
+    /// <summary>The M codebooks stacked, <c>(M·K_c) × (D/M)</c> float32.</summary>
+    Codebooks = 8,
+
+    /// <summary>CSR offsets into the posting arrays, <c>codes + 1</c> int64.</summary>
+    PostingOffsets = 9,
+
+    /// <summary>Posting item ids (internal, ascending within each list), int32.</summary>
+    PostingItems = 10,
+
+    /// <summary>Posting scores (<c>f − τ_c</c>, positive), float32.</summary>
+    PostingScores = 11,
+
+    /// <summary>Each list's largest score (0 for an empty list), <c>codes</c> float32.</summary>
+    ListMaxScores = 12,
+
+    /// <summary>External item id of each internal item, <c>n_items</c> int64, distinct.</summary>
+    ItemIds = 13,
+
+    /// <summary>Optional: internal item ids in the order used to fill results past the scored items (e.g. most popular first).</summary>
+    FallbackOrder = 14,
+}
+
+/// <summary>Element type of a section.</summary>
+public enum ElementType : uint
+{
+    /// <summary>Raw bytes.</summary>
+    Byte = 1,
+
+    /// <summary>Little-endian int32.</summary>
+    Int32 = 2,
+
+    /// <summary>Little-endian int64.</summary>
+    Int64 = 3,
+
+    /// <summary>IEEE 754 float32.</summary>
+    Float32 = 4,
+}
+
+/// <summary>One row of the section table.</summary>
+/// <param name="Kind">What the section holds.</param>
+/// <param name="Index">Which one, for repeated kinds (tower layer number); 0 otherwise.</param>
+/// <param name="Type">Element type.</param>
+/// <param name="Rows">Row count.</param>
+/// <param name="Columns">Column count (1 for vectors).</param>
+/// <param name="Offset">Byte offset from the start of the file.</param>
+/// <param name="ByteLength">Length in bytes, equal to rows × columns × element size.</param>
+public readonly record struct SectionEntry(SectionKind Kind, int Index, ElementType Type, long Rows, long Columns, long Offset, long ByteLength)
+{
+    /// <summary>Size in bytes of one element of <paramref name="type"/>, or 0 if unknown.</summary>
+    public static int ElementSize(ElementType type) => type switch
+    {
+        ElementType.Byte => 1,
+        ElementType.Int32 or ElementType.Float32 => 4,
+        ElementType.Int64 => 8,
+        _ => 0,
+    };
+}

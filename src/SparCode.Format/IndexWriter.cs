@@ -1,0 +1,215 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace SparCode.Format;
+
+/// <summary>Writes <see cref="IndexContents"/> to an index file, atomically.</summary>
+public static class IndexWriter
+{
+    private const int CopyChunk = 1 << 22;
+
+    /// <summary>
+    /// Validates <paramref name="contents"/> and writes it to <paramref name="path"/>: first to a temporary
+    /// file in the same folder, flushed to disk, then renamed over <paramref name="path"/>, so a crash
+    /// never leaves a half-written index under the real name.
+    /// </summary>
+    /// <param name="path">Destination file; replaced if it exists.</param>
+    /// <param name="contents">What to write.</param>
+    /// <param name="progress">Receives the fraction of bytes written, 0..1.</param>
+    /// <returns>The file's size in bytes.</returns>
+    /// <exception cref="ArgumentException">The contents are inconsistent (the message names the value).</exception>
+    public static long Write(string path, IndexContents contents, IProgress<double>? progress = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(contents);
+        List<PendingSection> sections;
+        try
+        {
+            sections = Validate(contents, path);
+        }
+        catch (CorruptIndexException e)
+        {
+            throw new ArgumentException($"Refusing to write an invalid index: {e.Message}", nameof(contents), e);
+        }
+
+        long tableEnd = IndexLayout.HeaderSize + (long)sections.Count * IndexLayout.SectionEntrySize;
+        long offset = IndexLayout.Align(tableEnd);
+        var entries = new SectionEntry[sections.Count];
+        for (int s = 0; s < sections.Count; s++)
+        {
+            var p = sections[s];
+            entries[s] = new SectionEntry(p.Kind, p.Index, p.Type, p.Rows, p.Columns, offset, p.ByteLength);
+            offset = IndexLayout.Align(offset + p.ByteLength);
+        }
+        long fileLength = offset + IndexLayout.FooterSize;
+
+        string fullPath = Path.GetFullPath(path);
+        string temp = $"{fullPath}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20))
+            {
+                var sink = new HashingSink(stream, fileLength, progress);
+                sink.Write(Header(sections.Count, fileLength));
+                foreach (var entry in entries)
+                {
+                    sink.Write(Entry(entry));
+                }
+                for (int s = 0; s < sections.Count; s++)
+                {
+                    sink.Pad(entries[s].Offset);
+                    sink.Write(sections[s].Bytes());
+                }
+                sink.Pad(fileLength - IndexLayout.FooterSize);
+                Span<byte> footer = stackalloc byte[IndexLayout.FooterSize];
+                IndexLayout.FooterMagic.CopyTo(footer);
+                BinaryPrimitives.WriteInt64LittleEndian(footer[8..], fileLength);
+                sink.Write(footer[..16]);
+                BinaryPrimitives.WriteUInt64LittleEndian(footer[16..], sink.Checksum);
+                stream.Write(footer[16..]);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, fullPath, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+        return fileLength;
+    }
+
+    private static byte[] Header(int sectionCount, long fileLength)
+    {
+        var header = new byte[IndexLayout.HeaderSize];
+        IndexLayout.HeaderMagic.CopyTo(header);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), IndexLayout.CurrentVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(12), IndexLayout.HeaderSize);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), fileLength);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(24), sectionCount);
+        return header;
+    }
+
+    private static byte[] Entry(SectionEntry e)
+    {
+        var bytes = new byte[IndexLayout.SectionEntrySize];
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)e.Kind);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2), (ushort)e.Index);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), (uint)e.Type);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), e.Rows);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(16), e.Columns);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(24), e.Offset);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(32), e.ByteLength);
+        return bytes;
+    }
+
+    /// <summary>Checks everything the reader will check and lists the sections to write, in file order.</summary>
+    private static List<PendingSection> Validate(IndexContents c, string path)
+    {
+        var dims = c.Dimensions;
+        IndexValidator.CheckDimensions(dims, path);
+        var sections = new List<PendingSection>();
+        void Add<T>(SectionKind kind, int index, ElementType type, long rows, long columns, T[] data) where T : unmanaged
+        {
+            if (data.LongLength != rows * columns)
+            {
+                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path,
+                    $"{kind}[{index}] has {data.LongLength} elements; expected {rows} × {columns} = {rows * columns}.");
+            }
+            if (data is float[] floats && kind != SectionKind.PostingScores)
+            {
+                IndexValidator.CheckFinite(floats, $"{kind}[{index}]", path);
+            }
+            sections.Add(new PendingSection(kind, index, type, rows, columns, data.LongLength * Unsafe.SizeOf<T>(), () => MemoryMarshal.AsBytes(data.AsSpan())));
+        }
+
+        byte[] metadata = Encoding.UTF8.GetBytes(c.MetadataJson);
+        IndexValidator.CheckMetadata(metadata, path);
+        sections.Add(new PendingSection(SectionKind.Metadata, 0, ElementType.Byte, metadata.Length, 1, metadata.Length, () => metadata));
+        Add(SectionKind.Dimensions, 0, ElementType.Int64, ModelDimensions.StoredFieldCount, 1, dims.ToStored());
+        Add(SectionKind.ItemEmbedding, 0, ElementType.Float32, dims.ItemCount + 1L, dims.EmbeddingDim, c.ItemEmbedding);
+        if (c.Tower.Count != dims.TowerLayers)
+        {
+            throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, $"the tower has {c.Tower.Count} layers; Dimensions.TowerLayers is {dims.TowerLayers}.");
+        }
+        int width = dims.EmbeddingDim;
+        for (int l = 0; l < c.Tower.Count; l++)
+        {
+            var layer = c.Tower[l];
+            if (layer.Inputs != width)
+            {
+                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, $"tower layer {l} takes {layer.Inputs} inputs; expected {width}.");
+            }
+            Add(SectionKind.TowerWeight, l, ElementType.Float32, layer.Outputs, layer.Inputs, layer.Weights);
+            Add(SectionKind.TowerBias, l, ElementType.Float32, layer.Outputs, 1, layer.Bias);
+            width = layer.Outputs;
+        }
+        if (c.Heads.Inputs != width || c.Heads.Outputs != dims.UserTokens * dims.TokenDim)
+        {
+            throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path,
+                $"the heads are {c.Heads.Outputs} × {c.Heads.Inputs}; expected {dims.UserTokens * dims.TokenDim} × {width}.");
+        }
+        Add(SectionKind.HeadWeight, 0, ElementType.Float32, c.Heads.Outputs, c.Heads.Inputs, c.Heads.Weights);
+        Add(SectionKind.HeadBias, 0, ElementType.Float32, c.Heads.Outputs, 1, c.Heads.Bias);
+        Add(SectionKind.Codebooks, 0, ElementType.Float32, (long)dims.Subspaces * dims.CodebookSize, dims.SubvectorDim, c.Codebooks);
+
+        int codes = dims.CodeCount;
+        Add(SectionKind.PostingOffsets, 0, ElementType.Int64, codes + 1L, 1, c.PostingOffsets);
+        IndexValidator.CheckPostings(c.PostingOffsets, c.PostingItems, c.PostingScores, [], dims.ItemCount, path);
+        Add(SectionKind.PostingItems, 0, ElementType.Int32, c.PostingItems.LongLength, 1, c.PostingItems);
+        Add(SectionKind.PostingScores, 0, ElementType.Float32, c.PostingScores.LongLength, 1, c.PostingScores);
+        Add(SectionKind.ListMaxScores, 0, ElementType.Float32, codes, 1, IndexValidator.ListMaxima(c.PostingOffsets, c.PostingScores));
+
+        Add(SectionKind.ItemIds, 0, ElementType.Int64, dims.ItemCount, 1, c.ItemIds);
+        ItemIdMap.Build(c.ItemIds, path);
+        if (c.FallbackOrder is { } fallback)
+        {
+            IndexValidator.CheckFallback(fallback, dims.ItemCount, path);
+            Add(SectionKind.FallbackOrder, 0, ElementType.Int32, fallback.Length, 1, fallback);
+        }
+        return sections;
+    }
+
+    private delegate ReadOnlySpan<byte> ByteView();
+
+    private sealed record PendingSection(SectionKind Kind, int Index, ElementType Type, long Rows, long Columns, long ByteLength, ByteView Bytes);
+
+    /// <summary>Writes bytes and hashes them in the same pass.</summary>
+    private sealed class HashingSink(Stream stream, long total, IProgress<double>? progress)
+    {
+        private readonly XxHash3 _hash = new();
+        private long _position;
+        private long _reported;
+
+        public ulong Checksum => _hash.GetCurrentHashAsUInt64();
+
+        public void Write(ReadOnlySpan<byte> bytes)
+        {
+            while (!bytes.IsEmpty)
+            {
+                var chunk = bytes[..Math.Min(bytes.Length, CopyChunk)];
+                stream.Write(chunk);
+                _hash.Append(chunk);
+                _position += chunk.Length;
+                bytes = bytes[chunk.Length..];
+                if (progress is not null && _position - _reported >= CopyChunk)
+                {
+                    _reported = _position;
+                    progress.Report((double)_position / total);
+                }
+            }
+        }
+
+        public void Pad(long until)
+        {
+            Span<byte> zeros = stackalloc byte[IndexLayout.SectionAlignment];
+            while (_position < until)
+            {
+                Write(zeros[..(int)Math.Min(zeros.Length, until - _position)]);
+            }
+        }
+    }
+}
