@@ -1,0 +1,77 @@
+using SparCode.Kernels.Cpu;
+
+namespace SparCode.Kernels.Tests;
+
+public class TopKSelectorTests
+{
+    /// <summary>Reference: sort every positive (score, id) pair by score descending, id ascending.</summary>
+    private static (int[] Ids, float[] Scores) Reference(float[] acc, int[] ids, int k)
+    {
+        var pairs = ids.Where(i => acc[i] > 0).Select(i => (Id: i, Score: acc[i]))
+            .OrderByDescending(p => p.Score).ThenBy(p => p.Id).Take(k).ToArray();
+        return (pairs.Select(p => p.Id).ToArray(), pairs.Select(p => p.Score).ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths.Available), MemberType = typeof(Paths))]
+    public void CollectAndClear_matches_full_sort_with_ties_by_id(SimdPath path)
+    {
+        var random = new Random(7);
+        var selector = new TopKSelector(1);
+        foreach (int n in Enumerable.Range(0, 66).Append(1000).Append(4097))
+        {
+            foreach (int k in new[] { 1, 3, 10, 100 })
+            {
+                int universe = Math.Max(2 * n, 8);
+                var acc = new float[universe];
+                var ids = Enumerable.Range(0, universe).OrderBy(_ => random.Next()).Take(n).Order().ToArray();
+                foreach (int id in ids)
+                {
+                    // Few distinct values force ties; some zeros and negatives must never be returned.
+                    acc[id] = random.Next(-1, 6) * 0.5f;
+                }
+                var (expectedIds, expectedScores) = Reference(acc, ids, k);
+                selector.Reset(k);
+                selector.CollectAndClearCore(acc, ids, path);
+                var actualIds = new int[k];
+                var actualScores = new float[k];
+                int count = selector.DrainSorted(actualIds, actualScores);
+                Assert.Equal(expectedIds, actualIds[..count]);
+                Assert.Equal(expectedScores, actualScores[..count]);
+                Assert.All(ids, id => Assert.Equal(0f, acc[id]));
+                Assert.Equal(0, selector.Count);
+            }
+        }
+    }
+
+    [Fact]
+    public void Offer_keeps_the_best_k_and_drains_in_rank_order()
+    {
+        var selector = new TopKSelector(2);
+        selector.Reset(3);
+        selector.Offer(1f, 10);
+        selector.Offer(3f, 5);
+        selector.Offer(3f, 2);
+        selector.Offer(2f, 7);
+        selector.Offer(3f, 9);
+        var ids = new int[3];
+        var scores = new float[3];
+        Assert.Equal(3, selector.DrainSorted(ids, scores));
+        Assert.Equal([2, 5, 9], ids);
+        Assert.Equal([3f, 3f, 3f], scores);
+    }
+
+    [Fact]
+    public void Bad_arguments_are_rejected_with_the_value()
+    {
+        var selector = new TopKSelector(4);
+        Assert.Throws<ArgumentOutOfRangeException>(() => selector.Reset(0));
+        selector.Reset(2);
+        var e = Assert.Throws<ArgumentException>(() => selector.CollectAndClear(new float[8], [3, 3]));
+        Assert.Contains("ids[1] = 3", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => selector.CollectAndClear(new float[8], [8]));
+        selector.Offer(1f, 1);
+        selector.Offer(2f, 2);
+        Assert.Throws<ArgumentException>(() => selector.DrainSorted(new int[1], new float[2]));
+    }
+}
