@@ -1,32 +1,132 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace SparCode.Kernels.Cpu;
 
-/// <summary>Dense layers and row sums for the query tower, on <see cref="TensorPrimitives"/>.</summary>
-/// <remarks>
-/// <see cref="TensorPrimitives"/> carries its own Vector512 → Vector256 → Vector128 → scalar dispatch,
-/// which the same <c>DOTNET_Enable*</c> switches force; the kernel tests compare it with a scalar
-/// reference under each switch.
-/// </remarks>
+/// <summary>Dense layers (matrix-vector products) and row sums for the query tower.</summary>
 public static class DenseKernels
 {
     /// <summary>
-    /// <c>output[o] = act(bias[o] + Σ_j weights[o, j] · input[j])</c>, with <paramref name="weights"/>
-    /// row-major <c>output.Length × input.Length</c> and <c>act</c> ReLU or the identity.
+    /// <c>output[o] = act(bias[o] + Σ_j input[j] · weights[j, o])</c>, with <paramref name="weights"/>
+    /// stored transposed (row-major <c>input.Length × output.Length</c>, one row per input) and
+    /// <c>act</c> ReLU or the identity.
     /// </summary>
+    /// <remarks>
+    /// The transposed layout turns the product into a sum of scaled rows (axpy form): a block of
+    /// outputs stays in vector registers while the inputs stream past, with no horizontal reductions.
+    /// Every path adds the terms in input order with a fused multiply-add, so all SIMD widths and the
+    /// scalar path give bit-identical results.
+    /// </remarks>
     /// <exception cref="ArgumentException">The shapes do not agree.</exception>
-    public static void Dense(ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> input, Span<float> output, bool relu)
+    public static void DenseTransposed(ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> input, Span<float> output, bool relu)
     {
-        int inputs = input.Length;
-        if (weights.Length != (long)inputs * output.Length || bias.Length != output.Length)
+        if (weights.Length != (long)input.Length * output.Length || bias.Length != output.Length)
         {
             throw new ArgumentException(
-                $"Dense layer shapes disagree: weights {weights.Length} (expected {(long)inputs * output.Length} = {output.Length}×{inputs}), bias {bias.Length} (expected {output.Length}).");
+                $"Dense layer shapes disagree: weights {weights.Length} (expected {(long)input.Length * output.Length} = {input.Length}×{output.Length}), bias {bias.Length} (expected {output.Length}).");
         }
-        for (int o = 0; o < output.Length; o++)
+        DenseTransposedCore(weights, bias, input, output, relu, Simd.Best);
+    }
+
+    /// <summary>Transposes a row-major <paramref name="rows"/> × <paramref name="columns"/> matrix.</summary>
+    /// <exception cref="ArgumentException">The matrix is not <paramref name="rows"/> × <paramref name="columns"/>.</exception>
+    public static float[] Transpose(ReadOnlySpan<float> matrix, int rows, int columns)
+    {
+        if (rows < 0 || columns < 0 || matrix.Length != (long)rows * columns)
         {
-            float value = bias[o] + TensorPrimitives.Dot(weights.Slice(o * inputs, inputs), input);
-            output[o] = relu ? MathF.Max(value, 0f) : value;
+            throw new ArgumentException($"Matrix has {matrix.Length} elements; expected {rows} × {columns}.", nameof(matrix));
+        }
+        var result = new float[matrix.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                result[c * rows + r] = matrix[r * columns + c];
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The unchecked kernel; <paramref name="path"/> caps the vector width (tests force each one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void DenseTransposedCore(ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> input, Span<float> output, bool relu, SimdPath path)
+    {
+        int outputs = output.Length;
+        Debug.Assert(weights.Length == input.Length * outputs && bias.Length == outputs);
+        ref float w = ref MemoryMarshal.GetReference(weights);
+        ref float b = ref MemoryMarshal.GetReference(bias);
+        ref float y = ref MemoryMarshal.GetReference(output);
+        int o = 0;
+        if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated)
+        {
+            int width = Vector512<float>.Count;
+            for (; o + 4 * width <= outputs; o += 4 * width)
+            {
+                Vector512<float> a0 = Vector512.LoadUnsafe(ref b, (nuint)o), a1 = Vector512.LoadUnsafe(ref b, (nuint)(o + width));
+                Vector512<float> a2 = Vector512.LoadUnsafe(ref b, (nuint)(o + 2 * width)), a3 = Vector512.LoadUnsafe(ref b, (nuint)(o + 3 * width));
+                for (int j = 0; j < input.Length; j++)
+                {
+                    var x = Vector512.Create(input[j]);
+                    ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row), x, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)width), x, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(2 * width)), x, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(3 * width)), x, a3);
+                }
+                if (relu)
+                {
+                    (a0, a1, a2, a3) = (Vector512.Max(a0, Vector512<float>.Zero), Vector512.Max(a1, Vector512<float>.Zero), Vector512.Max(a2, Vector512<float>.Zero), Vector512.Max(a3, Vector512<float>.Zero));
+                }
+                a0.StoreUnsafe(ref y, (nuint)o);
+                a1.StoreUnsafe(ref y, (nuint)(o + width));
+                a2.StoreUnsafe(ref y, (nuint)(o + 2 * width));
+                a3.StoreUnsafe(ref y, (nuint)(o + 3 * width));
+            }
+            for (; o + width <= outputs; o += width)
+            {
+                var a = Vector512.LoadUnsafe(ref b, (nuint)o);
+                for (int j = 0; j < input.Length; j++)
+                {
+                    a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w, (nuint)((nint)j * outputs + o)), Vector512.Create(input[j]), a);
+                }
+                (relu ? Vector512.Max(a, Vector512<float>.Zero) : a).StoreUnsafe(ref y, (nuint)o);
+            }
+        }
+        if (path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated)
+        {
+            for (; o + Vector256<float>.Count <= outputs; o += Vector256<float>.Count)
+            {
+                var a = Vector256.LoadUnsafe(ref b, (nuint)o);
+                for (int j = 0; j < input.Length; j++)
+                {
+                    a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref w, (nuint)((nint)j * outputs + o)), Vector256.Create(input[j]), a);
+                }
+                (relu ? Vector256.Max(a, Vector256<float>.Zero) : a).StoreUnsafe(ref y, (nuint)o);
+            }
+        }
+        if (path >= SimdPath.Vector128 && Vector128.IsHardwareAccelerated)
+        {
+            for (; o + Vector128<float>.Count <= outputs; o += Vector128<float>.Count)
+            {
+                var a = Vector128.LoadUnsafe(ref b, (nuint)o);
+                for (int j = 0; j < input.Length; j++)
+                {
+                    a = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref w, (nuint)((nint)j * outputs + o)), Vector128.Create(input[j]), a);
+                }
+                (relu ? Vector128.Max(a, Vector128<float>.Zero) : a).StoreUnsafe(ref y, (nuint)o);
+            }
+        }
+        for (; o < outputs; o++)
+        {
+            float a = Unsafe.Add(ref b, o);
+            for (int j = 0; j < input.Length; j++)
+            {
+                a = MathF.FusedMultiplyAdd(Unsafe.Add(ref w, (nint)j * outputs + o), input[j], a);
+            }
+            Unsafe.Add(ref y, o) = relu ? MathF.Max(a, 0f) : a;
         }
     }
 

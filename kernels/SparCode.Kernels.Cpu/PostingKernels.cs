@@ -34,11 +34,16 @@ public static class PostingKernels
         AccumulateCore(accumulator, ids, scores);
     }
 
-    /// <summary>The unchecked kernel: ids were validated when the index was opened.</summary>
+    /// <summary>
+    /// The unchecked kernel: <c>accumulator[ids[i] − windowStart] += scores[i]</c>. The ids were validated
+    /// when the index was opened and the caller passes only the ids inside the window.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void AccumulateCore(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores)
+    internal static void AccumulateCore(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart = 0)
     {
         Debug.Assert(ids.Length == scores.Length);
+        Debug.Assert(ids.IsEmpty || (ids[0] >= windowStart && ids[^1] - windowStart < accumulator.Length));
+        // Offsets are taken per posting: a byref pointing before the array would be a GC hole.
         ref float acc = ref MemoryMarshal.GetReference(accumulator);
         ref int id = ref MemoryMarshal.GetReference(ids);
         ref float score = ref MemoryMarshal.GetReference(scores);
@@ -47,7 +52,8 @@ public static class PostingKernels
         // Four independent read-modify-writes per iteration let the core overlap their cache misses.
         for (; i + 4 <= n; i += 4)
         {
-            int a = Unsafe.Add(ref id, i), b = Unsafe.Add(ref id, i + 1), c = Unsafe.Add(ref id, i + 2), d = Unsafe.Add(ref id, i + 3);
+            int a = Unsafe.Add(ref id, i) - windowStart, b = Unsafe.Add(ref id, i + 1) - windowStart;
+            int c = Unsafe.Add(ref id, i + 2) - windowStart, d = Unsafe.Add(ref id, i + 3) - windowStart;
             Unsafe.Add(ref acc, a) += Unsafe.Add(ref score, i);
             Unsafe.Add(ref acc, b) += Unsafe.Add(ref score, i + 1);
             Unsafe.Add(ref acc, c) += Unsafe.Add(ref score, i + 2);
@@ -55,7 +61,7 @@ public static class PostingKernels
         }
         for (; i < n; i++)
         {
-            Unsafe.Add(ref acc, Unsafe.Add(ref id, i)) += Unsafe.Add(ref score, i);
+            Unsafe.Add(ref acc, Unsafe.Add(ref id, i) - windowStart) += Unsafe.Add(ref score, i);
         }
     }
 }

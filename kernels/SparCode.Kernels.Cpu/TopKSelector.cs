@@ -86,39 +86,45 @@ public sealed class TopKSelector
         CollectAndClearCore(accumulator, ids, Simd.Best);
     }
 
-    /// <summary>The unchecked kernel; <paramref name="path"/> caps the vector width (tests force each one).</summary>
-    internal void CollectAndClearCore(Span<float> accumulator, ReadOnlySpan<int> ids, SimdPath path)
+    /// <summary>
+    /// The unchecked kernel over a window of the catalogue: slot <c>id − windowStart</c> of
+    /// <paramref name="accumulator"/> holds item <c>id</c>. <paramref name="path"/> caps the vector width
+    /// (tests force each one).
+    /// </summary>
+    internal void CollectAndClearCore(Span<float> accumulator, ReadOnlySpan<int> ids, SimdPath path, int windowStart = 0)
     {
         Debug.Assert(_k > 0);
+        Debug.Assert(ids.IsEmpty || (ids[0] >= windowStart && ids[^1] - windowStart < accumulator.Length));
         if (path >= SimdPath.Vector256 && Avx2.IsSupported)
         {
-            CollectAndClearAvx2(accumulator, ids);
+            CollectAndClearAvx2(accumulator, ids, windowStart);
         }
         else
         {
-            CollectAndClearScalar(accumulator, ids, 0);
+            CollectAndClearScalar(accumulator, ids, 0, windowStart);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void CollectAndClearAvx2(Span<float> accumulator, ReadOnlySpan<int> ids)
+    private unsafe void CollectAndClearAvx2(Span<float> accumulator, ReadOnlySpan<int> ids, int windowStart)
     {
         int n = ids.Length;
         int i = 0;
-        fixed (float* acc = accumulator)
+        var origin = Vector256.Create(windowStart);
+        fixed (float* window = accumulator)
         fixed (int* id = ids)
         {
             for (; i + 8 <= n; i += 8)
             {
-                var index = Avx.LoadVector256(id + i);
-                var values = Avx2.GatherVector256(acc, index, 4);
+                var index = Avx.LoadVector256(id + i) - origin;
+                var values = Avx2.GatherVector256(window, index, 4);
                 // Until the heap is full anything positive qualifies; then only values that can beat its
                 // root (>=, because an equal score with a smaller id also wins).
                 var threshold = Vector256.Create(Count < _k ? float.Epsilon : _scores[0]);
                 uint mask = Vector256.GreaterThanOrEqual(values, threshold).ExtractMostSignificantBits();
                 for (int lane = 0; lane < 8; lane++)
                 {
-                    acc[id[i + lane]] = 0f;
+                    window[id[i + lane] - windowStart] = 0f;
                 }
                 while (mask != 0)
                 {
@@ -128,15 +134,15 @@ public sealed class TopKSelector
                 }
             }
         }
-        CollectAndClearScalar(accumulator, ids, i);
+        CollectAndClearScalar(accumulator, ids, i, windowStart);
     }
 
-    private void CollectAndClearScalar(Span<float> accumulator, ReadOnlySpan<int> ids, int start)
+    private void CollectAndClearScalar(Span<float> accumulator, ReadOnlySpan<int> ids, int start, int windowStart)
     {
         ref float acc = ref MemoryMarshal.GetReference(accumulator);
         for (int i = start; i < ids.Length; i++)
         {
-            ref float slot = ref Unsafe.Add(ref acc, ids[i]);
+            ref float slot = ref Unsafe.Add(ref acc, ids[i] - windowStart);
             float value = slot;
             slot = 0f;
             if (value > 0f)

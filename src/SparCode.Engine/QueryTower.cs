@@ -8,14 +8,15 @@ namespace SparCode.Engine;
 /// heads → one code per token by product quantization.
 /// </summary>
 /// <remarks>
-/// Immutable and thread-safe; callers pass their own scratch. Weights are views of the index file
-/// (or of arrays, for the synthetic generator), never copied.
+/// Immutable and thread-safe; callers pass their own scratch. The item embedding and codebooks are
+/// views of the index file (or of arrays, for the synthetic generator); the MLP and head weights
+/// (a few hundred KiB) are copied once, transposed, for the axpy-form dense kernel.
 /// </remarks>
 public sealed class QueryTower
 {
     private readonly ReadOnlyMemory<float> _embedding;
-    private readonly DenseView[] _tower;
-    private readonly DenseView _heads;
+    private readonly TransposedLayer[] _tower;
+    private readonly TransposedLayer _heads;
     private readonly ReadOnlyMemory<float> _codebooks;
 
     /// <summary>Creates a tower over the given weights (shapes as in <see cref="IndexContents"/>).</summary>
@@ -45,8 +46,8 @@ public sealed class QueryTower
             throw new ArgumentException($"Codebooks have {codebooks.Length} floats; expected M·K_c·(D/M) = {dimensions.Subspaces * dimensions.CodebookSize * dimensions.SubvectorDim}.", nameof(codebooks));
         }
         _embedding = itemEmbedding;
-        _tower = [.. tower];
-        _heads = heads;
+        _tower = [.. tower.Select(TransposedLayer.From)];
+        _heads = TransposedLayer.From(heads);
         _codebooks = codebooks;
     }
 
@@ -98,12 +99,12 @@ public sealed class QueryTower
         for (int l = 0; l < _tower.Length; l++)
         {
             var layer = _tower[l];
-            var output = spare[..layer.Outputs];
-            DenseKernels.Dense(layer.Weights.Span, layer.Bias.Span, input, output, relu: l < _tower.Length - 1);
+            var output = spare[..layer.Bias.Length];
+            DenseKernels.DenseTransposed(layer.Weights, layer.Bias, input, output, relu: l < _tower.Length - 1);
             spare = input.Overlaps(scratchA) ? scratchA : scratchB;
             input = output;
         }
-        DenseKernels.Dense(_heads.Weights.Span, _heads.Bias.Span, input, tokens[.._heads.Outputs], relu: false);
+        DenseKernels.DenseTransposed(_heads.Weights, _heads.Bias, input, tokens[.._heads.Bias.Length], relu: false);
     }
 
     /// <summary>Quantizes each token to its code <c>Σ_m j_m · K_c^m</c> (nearest codeword per sub-vector, ties to the smaller index).</summary>
@@ -129,6 +130,13 @@ public sealed class QueryTower
             codes[k] = code;
         }
     }
+}
+
+/// <summary>A dense layer with its weights transposed to <c>Inputs × Outputs</c>.</summary>
+internal sealed record TransposedLayer(float[] Weights, float[] Bias)
+{
+    public static TransposedLayer From(DenseView layer) =>
+        new(DenseKernels.Transpose(layer.Weights.Span, layer.Outputs, layer.Inputs), layer.Bias.ToArray());
 }
 
 /// <summary>A dense layer's weights as views: <c>Outputs × Inputs</c> row-major, plus a bias.</summary>

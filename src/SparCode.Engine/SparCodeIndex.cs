@@ -8,7 +8,7 @@ namespace SparCode.Engine;
 /// </summary>
 /// <remarks>
 /// Immutable and thread-safe. For single queries create one <see cref="SparCodeSearcher"/> per thread
-/// with <see cref="CreateSearcher"/>; <see cref="SearchBatch"/> runs many queries on all cores.
+/// with <see cref="CreateSearcher()"/>; <see cref="SearchBatch"/> runs many queries on all cores.
 /// <code>
 /// using var index = SparCodeIndex.Open("model.sci");
 /// var searcher = index.CreateSearcher();
@@ -73,8 +73,11 @@ public sealed class SparCodeIndex : IDisposable
     /// <exception cref="CorruptIndexException">The file is damaged.</exception>
     public void Verify() => File.Verify();
 
-    /// <summary>Creates a searcher: owns its scratch (a catalogue-sized accumulator), not thread-safe, reusable.</summary>
+    /// <summary>Creates a searcher: owns its scratch (a cache-sized accumulator window), not thread-safe, reusable.</summary>
     public SparCodeSearcher CreateSearcher() => new(this);
+
+    /// <summary>A searcher with a chosen accumulator window (items), for tests and benchmarks.</summary>
+    internal SparCodeSearcher CreateSearcher(int window) => new(this, window);
 
     /// <summary>The posting list of <paramref name="code"/>: internal item ids ascending, and their scores.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not in <c>[0, K_c^M)</c>.</exception>

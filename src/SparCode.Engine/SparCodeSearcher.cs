@@ -4,22 +4,27 @@ using SparCode.Kernels.Cpu;
 namespace SparCode.Engine;
 
 /// <summary>
-/// Runs queries against one <see cref="SparCodeIndex"/>. Owns its scratch, so after the first query of
+/// Runs queries against one <see cref="SparCodeIndex"/>. Owns its scratch (about 256 KiB), so after the first query of
 /// the largest k and history length it does not allocate. Not thread-safe: use one per thread.
 /// </summary>
 /// <remarks>
 /// A query: history → K_u tokens → K_u codes → scatter-add of the K_u posting lists into a
-/// catalogue-sized accumulator (a code chosen twice counts twice) → excluded items zeroed → one pass
-/// over the same lists that reads, clears and offers each score to a top-k heap (so the accumulator
-/// is reset in O(postings touched), not O(n_items)) → scores descending, ties by smaller item id →
-/// optional fill to k with score-0 items from the fallback order.
+/// window-sized accumulator, one cache-sized window of the catalogue at a time (a code chosen twice
+/// counts twice) → excluded items zeroed → one pass over the same list segments that reads, clears
+/// and offers each score to a top-k heap (so the accumulator is reset in O(postings touched), not
+/// O(n_items)) → scores descending, ties by smaller item id → optional fill to k with score-0 items
+/// from the fallback order.
 /// </remarks>
 public sealed class SparCodeSearcher
 {
-    private const float Marked = -1f;
+    /// <summary>Items per accumulation window: 2^16 floats = 256 KiB, well inside a 2 MiB L2.</summary>
+    internal const int DefaultWindow = 1 << 16;
 
     private readonly SparCodeIndex _index;
-    private readonly float[] _accumulator;
+    private readonly float[] _window;
+    private readonly int[] _cursors;
+    private readonly int[] _ends;
+    private readonly int[] _segmentEnds;
     private readonly float[] _scratchA;
     private readonly float[] _scratchB;
     private readonly float[] _tokens;
@@ -28,12 +33,16 @@ public sealed class SparCodeSearcher
     private int[] _history = [];
     private int[] _exclude = [];
     private int[] _results = [];
+    private int[] _taken = [];
 
-    internal SparCodeSearcher(SparCodeIndex index)
+    internal SparCodeSearcher(SparCodeIndex index, int window = DefaultWindow)
     {
         _index = index;
         var dims = index.Dimensions;
-        _accumulator = new float[dims.ItemCount];
+        _window = new float[Math.Min(window, dims.ItemCount)];
+        _cursors = new int[dims.UserTokens];
+        _ends = new int[dims.UserTokens];
+        _segmentEnds = new int[dims.UserTokens];
         _scratchA = new float[index.Tower.MaxWidth];
         _scratchB = new float[index.Tower.MaxWidth];
         _tokens = new float[dims.UserTokens * dims.TokenDim];
@@ -73,35 +82,10 @@ public sealed class SparCodeSearcher
         _index.Tower.Tokens(items, _tokens, _scratchA, _scratchB);
         _index.Tower.Codes(_tokens, codes);
 
-        var acc = _accumulator.AsSpan();
-        var offsets = _index.PostingOffsets.Span;
-        var postingItems = _index.PostingItems.Span;
-        var postingScores = _index.PostingScores.Span;
-        foreach (int code in codes)
-        {
-            int start = (int)offsets[code], length = (int)(offsets[code + 1] - offsets[code]);
-            PostingKernels.AccumulateCore(acc, postingItems.Slice(start, length), postingScores.Slice(start, length));
-        }
-
         int excluded = ResolveExclusions(options.ExcludeHistory ? items : [], exclude);
         var excludedItems = _exclude.AsSpan(0, excluded);
-        foreach (int item in excludedItems)
-        {
-            acc[item] = 0f;
-        }
-
         _selector.Reset(k);
-        for (int t = 0; t < codes.Length; t++)
-        {
-            // A repeated code's items were already read and cleared by its first occurrence.
-            if (codes[..t].Contains(codes[t]))
-            {
-                continue;
-            }
-            int start = (int)offsets[codes[t]], length = (int)(offsets[codes[t] + 1] - offsets[codes[t]]);
-            _selector.CollectAndClearCore(acc, postingItems.Slice(start, length), Simd.Best);
-        }
-
+        ScoreWindows(codes, excludedItems);
         if (_results.Length < k)
         {
             _results = new int[k];
@@ -117,6 +101,91 @@ public sealed class SparCodeSearcher
             ids[i] = external[_results[i]];
         }
         return count;
+    }
+
+    /// <summary>
+    /// Scores the catalogue one window of <see cref="_window"/>.Length items at a time, so the
+    /// accumulator stays in L2 however large the catalogue is (windowed accumulation, as in SINDI):
+    /// for each window, scatter-add the part of every list that falls in it, zero the excluded items,
+    /// then read, clear and offer those slots to the top-k heap. Lists are sorted by item id, so each
+    /// list's part of a window is the run after the previous window's, found by galloping search.
+    /// </summary>
+    private void ScoreWindows(ReadOnlySpan<int> codes, ReadOnlySpan<int> excluded)
+    {
+        var offsets = _index.PostingOffsets.Span;
+        var postingItems = _index.PostingItems.Span;
+        var postingScores = _index.PostingScores.Span;
+        Span<int> cursor = _cursors;
+        Span<int> end = _ends;
+        for (int t = 0; t < codes.Length; t++)
+        {
+            cursor[t] = (int)offsets[codes[t]];
+            end[t] = (int)offsets[codes[t] + 1];
+        }
+        var window = _window.AsSpan();
+        int itemCount = _index.Dimensions.ItemCount;
+        for (int windowStart = 0; windowStart < itemCount; windowStart += window.Length)
+        {
+            int windowEnd = (int)Math.Min((long)windowStart + window.Length, itemCount);
+            bool touched = false;
+            for (int t = 0; t < codes.Length; t++)
+            {
+                int stop = LowerBound(postingItems, cursor[t], end[t], windowEnd);
+                _segmentEnds[t] = stop;
+                touched |= stop > cursor[t];
+                PostingKernels.AccumulateCore(window, postingItems[cursor[t]..stop], postingScores[cursor[t]..stop], windowStart);
+            }
+            if (!touched)
+            {
+                continue;
+            }
+            foreach (int item in excluded)
+            {
+                if ((uint)(item - windowStart) < (uint)window.Length)
+                {
+                    window[item - windowStart] = 0f;
+                }
+            }
+            for (int t = 0; t < codes.Length; t++)
+            {
+                // A repeated code's items were already read and cleared by its first occurrence.
+                if (!codes[..t].Contains(codes[t]))
+                {
+                    _selector.CollectAndClearCore(window, postingItems[cursor[t].._segmentEnds[t]], Simd.Best, windowStart);
+                }
+            }
+            for (int t = 0; t < codes.Length; t++)
+            {
+                cursor[t] = _segmentEnds[t];
+            }
+        }
+    }
+
+    /// <summary>First index in [<paramref name="from"/>, <paramref name="to"/>) whose item is ≥ <paramref name="value"/> (galloping, then binary search).</summary>
+    private static int LowerBound(ReadOnlySpan<int> items, int from, int to, int value)
+    {
+        int step = 1;
+        int low = from;
+        int high = from;
+        while (high < to && items[high] < value)
+        {
+            low = high + 1;
+            high = Math.Min(to, high + step);
+            step <<= 1;
+        }
+        while (low < high)
+        {
+            int middle = (int)((uint)(low + high) >> 1);
+            if (items[middle] < value)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+        return low;
     }
 
     /// <summary>Computes the K_u codes a history maps to (the quantized user tokens' code ids).</summary>
@@ -190,39 +259,31 @@ public sealed class SparCodeSearcher
 
     /// <summary>
     /// Appends score-0 items in fallback order, skipping results and excluded items. Every item with a
-    /// positive score is already a result (the heap was not full), so the accumulator is all zeros here:
-    /// marking results and exclusions in it costs no extra memory, and the marks are cleared after.
+    /// positive score is already a result (the heap was not full), so any other item not excluded
+    /// scores 0. Results and exclusions are few: a sorted copy answers "taken?" by binary search.
     /// </summary>
     private int Fill(int count, int k, ReadOnlySpan<int> excluded, Span<float> scores)
     {
-        var acc = _accumulator.AsSpan();
-        foreach (int item in _results.AsSpan(0, count))
+        int takenCount = count + excluded.Length;
+        if (_taken.Length < takenCount + k)
         {
-            acc[item] = Marked;
+            _taken = new int[takenCount + k];
         }
-        foreach (int item in excluded)
-        {
-            acc[item] = Marked;
-        }
+        var taken = _taken.AsSpan(0, takenCount);
+        _results.AsSpan(0, count).CopyTo(taken);
+        excluded.CopyTo(taken[count..]);
+        taken.Sort();
         var order = _index.FallbackOrder.Span;
-        int n = order.IsEmpty ? acc.Length : order.Length;
+        int n = order.IsEmpty ? _index.Dimensions.ItemCount : order.Length;
         for (int i = 0; i < n && count < k; i++)
         {
             int item = order.IsEmpty ? i : order[i];
-            if (acc[item] == 0f)
+            if (taken.BinarySearch(item) < 0)
             {
                 _results[count] = item;
                 scores[count] = 0f;
                 count++;
             }
-        }
-        foreach (int item in _results.AsSpan(0, count))
-        {
-            acc[item] = 0f;
-        }
-        foreach (int item in excluded)
-        {
-            acc[item] = 0f;
         }
         return count;
     }

@@ -4,13 +4,30 @@ namespace SparCode.Kernels.Tests;
 
 public class DenseKernelsTests
 {
-    [Fact]
-    public void Dense_matches_scalar_reference_for_every_input_length()
+    /// <summary>Reference: the plain loop, summing in input order with a fused multiply-add per term.</summary>
+    private static float[] Reference(float[] weightsT, float[] bias, float[] x, int outputs, bool relu)
+    {
+        var y = new float[outputs];
+        for (int o = 0; o < outputs; o++)
+        {
+            float a = bias[o];
+            for (int j = 0; j < x.Length; j++)
+            {
+                a = MathF.FusedMultiplyAdd(weightsT[j * outputs + o], x[j], a);
+            }
+            y[o] = relu ? MathF.Max(a, 0f) : a;
+        }
+        return y;
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths.Available), MemberType = typeof(Paths))]
+    public void Dense_equals_scalar_reference_bit_for_bit_for_every_output_length(SimdPath path)
     {
         var random = new Random(4);
-        for (int inputs = 0; inputs <= 65; inputs++)
+        for (int outputs = 0; outputs <= 65; outputs++)
         {
-            foreach (int outputs in new[] { 1, 3, 17 })
+            foreach (int inputs in new[] { 0, 1, 7, 33 })
             {
                 foreach (bool relu in new[] { false, true })
                 {
@@ -18,22 +35,31 @@ public class DenseKernelsTests
                     var b = Paths.RandomFloats(random, outputs);
                     var x = Paths.RandomFloats(random, inputs);
                     var y = new float[outputs];
-                    DenseKernels.Dense(w, b, x, y, relu);
-                    for (int o = 0; o < outputs; o++)
-                    {
-                        double expected = b[o];
-                        for (int j = 0; j < inputs; j++)
-                        {
-                            expected += (double)w[o * inputs + j] * x[j];
-                        }
-                        if (relu)
-                        {
-                            expected = Math.Max(expected, 0);
-                        }
-                        Assert.True(Math.Abs(y[o] - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)), $"in={inputs} out={o}: {y[o]} vs {expected}");
-                    }
+                    DenseKernels.DenseTransposedCore(w, b, x, y, relu, path);
+                    Assert.Equal(Reference(w, b, x, outputs, relu), y);
                 }
             }
+        }
+    }
+
+    [Fact]
+    public void Dense_with_wide_layers_matches_the_untransposed_product()
+    {
+        var random = new Random(8);
+        const int outputs = 257, inputs = 130;
+        var w = Paths.RandomFloats(random, outputs * inputs);
+        var b = Paths.RandomFloats(random, outputs);
+        var x = Paths.RandomFloats(random, inputs);
+        var y = new float[outputs];
+        DenseKernels.DenseTransposed(DenseKernels.Transpose(w, outputs, inputs), b, x, y, relu: false);
+        for (int o = 0; o < outputs; o++)
+        {
+            double expected = b[o];
+            for (int j = 0; j < inputs; j++)
+            {
+                expected += (double)w[o * inputs + j] * x[j];
+            }
+            Assert.True(Math.Abs(y[o] - expected) <= 1e-4 * Math.Max(1, Math.Abs(expected)), $"o={o}: {y[o]} vs {expected}");
         }
     }
 
@@ -53,9 +79,10 @@ public class DenseKernelsTests
     }
 
     [Fact]
-    public void Dense_rejects_mismatched_shapes()
+    public void Bad_shapes_are_rejected()
     {
-        var e = Assert.Throws<ArgumentException>(() => DenseKernels.Dense(new float[6], new float[2], new float[4], new float[2], relu: false));
+        var e = Assert.Throws<ArgumentException>(() => DenseKernels.DenseTransposed(new float[6], new float[2], new float[4], new float[2], relu: false));
         Assert.Contains("expected 8", e.Message);
+        Assert.Throws<ArgumentException>(() => DenseKernels.Transpose(new float[5], 2, 3));
     }
 }

@@ -46,7 +46,17 @@ public sealed class SearchTests : IDisposable
         foreach (bool coarse in new[] { false, true })
         {
             using var index = Open(seed, items, codebookSize, postings, fallback, coarse);
-            var searcher = index.CreateSearcher();
+            // Small windows split the catalogue into many accumulation windows (1 = one item each).
+            foreach (int window in new[] { SparCodeSearcher.DefaultWindow, 64, 7, 1 })
+            {
+                CheckAgainstBruteForce(index, index.CreateSearcher(window), seed, items);
+            }
+        }
+    }
+
+    private static void CheckAgainstBruteForce(SparCodeIndex index, SparCodeSearcher searcher, int seed, int items)
+    {
+        {
             var random = new Random(seed);
             var histories = SyntheticIndex.Histories(items, 60, 12, seed);
             var codes = new int[index.Dimensions.UserTokens];
