@@ -1,113 +1,118 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace SparCode.Kernels.Cpu;
 
-/// <summary>Nearest-codeword search: squared L2 distances and their argmin.</summary>
-/// <remarks>
-/// Vector paths sum in a different order from the scalar path, so distances agree to rounding, not
-/// bit for bit; within one process every call takes the same path and is deterministic.
-/// </remarks>
+/// <summary>Nearest-codeword search: the argmin of squared L2 distances to the rows of a codebook.</summary>
 public static class DistanceKernels
 {
     /// <summary>
-    /// Returns the index of the row of <paramref name="rows"/> (row-major, <c>query.Length</c> columns)
-    /// nearest to <paramref name="query"/> in squared L2 distance; ties go to the smaller index.
+    /// Returns the index of the codeword nearest to <paramref name="query"/> in squared L2 distance;
+    /// ties go to the smaller index. The codebook is stored transposed: row-major
+    /// <c>query.Length × codewords</c>, one row per dimension.
     /// </summary>
-    /// <exception cref="ArgumentException">The query is empty, or <paramref name="rows"/> is empty or not a whole number of rows.</exception>
-    public static int ArgMinSquaredL2(ReadOnlySpan<float> query, ReadOnlySpan<float> rows)
+    /// <remarks>
+    /// The transposed layout puts one codeword per vector lane, so each lane accumulates its own
+    /// distance over the dimensions in order with fused multiply-adds: every SIMD width and the scalar
+    /// path compute bit-identical distances, and therefore pick the same code on every machine.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The query is empty, or the codebook is empty or not <c>query.Length</c> rows.</exception>
+    public static int ArgMinSquaredL2Transposed(ReadOnlySpan<float> query, ReadOnlySpan<float> codebookTransposed)
     {
-        if (query.IsEmpty || rows.IsEmpty || rows.Length % query.Length != 0)
+        if (query.IsEmpty || codebookTransposed.IsEmpty || codebookTransposed.Length % query.Length != 0)
         {
-            ThrowBadShape(query.Length, rows.Length);
+            ThrowBadShape(query.Length, codebookTransposed.Length);
         }
-        return ArgMinSquaredL2Core(query, rows, Simd.Best);
+        return ArgMinSquaredL2TransposedCore(query, codebookTransposed, Simd.Best);
     }
 
-    /// <summary>Squared L2 distance between two equal-length vectors.</summary>
-    /// <exception cref="ArgumentException">The lengths differ.</exception>
-    public static float SquaredL2(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        if (a.Length != b.Length)
-        {
-            throw new ArgumentException($"Vectors have lengths {a.Length} and {b.Length}; expected equal lengths.", nameof(b));
-        }
-        return SquaredL2Core(a, b, Simd.Best);
-    }
-
-    internal static int ArgMinSquaredL2Core(ReadOnlySpan<float> query, ReadOnlySpan<float> rows, SimdPath path)
+    /// <summary>The unchecked kernel; <paramref name="path"/> caps the vector width (tests force each one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int ArgMinSquaredL2TransposedCore(ReadOnlySpan<float> query, ReadOnlySpan<float> codebookTransposed, SimdPath path)
     {
         int dim = query.Length;
-        Debug.Assert(dim > 0 && rows.Length % dim == 0);
+        Debug.Assert(dim > 0 && codebookTransposed.Length % dim == 0);
+        int codewords = codebookTransposed.Length / dim;
+        ref float c = ref MemoryMarshal.GetReference(codebookTransposed);
         int best = 0;
         float bestDistance = float.PositiveInfinity;
-        for (int r = 0, offset = 0; offset < rows.Length; r++, offset += dim)
+        int r = 0;
+        if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated)
         {
-            float distance = SquaredL2Core(query, rows.Slice(offset, dim), path);
-            // Strict '<' keeps the smaller index on ties; NaN never wins.
-            if (distance < bestDistance)
+            for (; r + Vector512<float>.Count <= codewords; r += Vector512<float>.Count)
             {
-                bestDistance = distance;
-                best = r;
+                var acc = Vector512<float>.Zero;
+                for (int j = 0; j < dim; j++)
+                {
+                    var d = Vector512.Create(query[j]) - Vector512.LoadUnsafe(ref c, (nuint)((nint)j * codewords + r));
+                    acc = Vector512.FusedMultiplyAdd(d, d, acc);
+                }
+                for (int lane = 0; lane < Vector512<float>.Count; lane++)
+                {
+                    Keep(acc.GetElement(lane), r + lane, ref best, ref bestDistance);
+                }
             }
+        }
+        if (path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated)
+        {
+            for (; r + Vector256<float>.Count <= codewords; r += Vector256<float>.Count)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int j = 0; j < dim; j++)
+                {
+                    var d = Vector256.Create(query[j]) - Vector256.LoadUnsafe(ref c, (nuint)((nint)j * codewords + r));
+                    acc = Vector256.FusedMultiplyAdd(d, d, acc);
+                }
+                for (int lane = 0; lane < Vector256<float>.Count; lane++)
+                {
+                    Keep(acc.GetElement(lane), r + lane, ref best, ref bestDistance);
+                }
+            }
+        }
+        if (path >= SimdPath.Vector128 && Vector128.IsHardwareAccelerated)
+        {
+            for (; r + Vector128<float>.Count <= codewords; r += Vector128<float>.Count)
+            {
+                var acc = Vector128<float>.Zero;
+                for (int j = 0; j < dim; j++)
+                {
+                    var d = Vector128.Create(query[j]) - Vector128.LoadUnsafe(ref c, (nuint)((nint)j * codewords + r));
+                    acc = Vector128.FusedMultiplyAdd(d, d, acc);
+                }
+                for (int lane = 0; lane < Vector128<float>.Count; lane++)
+                {
+                    Keep(acc.GetElement(lane), r + lane, ref best, ref bestDistance);
+                }
+            }
+        }
+        for (; r < codewords; r++)
+        {
+            float acc = 0f;
+            for (int j = 0; j < dim; j++)
+            {
+                float d = query[j] - Unsafe.Add(ref c, (nint)j * codewords + r);
+                acc = MathF.FusedMultiplyAdd(d, d, acc);
+            }
+            Keep(acc, r, ref best, ref bestDistance);
         }
         return best;
     }
 
-    /// <summary>
-    /// One loop driver for every width: 512-bit blocks, then 256, then 128, then a scalar tail, each
-    /// taken only when <paramref name="path"/> allows it and the hardware accelerates it.
-    /// </summary>
+    /// <summary>Codewords arrive in ascending index order, so a strict '&lt;' keeps the smaller index on ties; NaN never wins.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float SquaredL2Core(ReadOnlySpan<float> a, ReadOnlySpan<float> b, SimdPath path)
+    private static void Keep(float distance, int index, ref int best, ref float bestDistance)
     {
-        Debug.Assert(a.Length == b.Length);
-        ref float pa = ref MemoryMarshal.GetReference(a);
-        ref float pb = ref MemoryMarshal.GetReference(b);
-        nuint n = (nuint)a.Length;
-        nuint i = 0;
-        float sum = 0;
-        if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated && n >= (nuint)Vector512<float>.Count)
+        if (distance < bestDistance)
         {
-            var acc = Vector512<float>.Zero;
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
-            {
-                var d = Vector512.LoadUnsafe(ref pa, i) - Vector512.LoadUnsafe(ref pb, i);
-                acc = Vector512.FusedMultiplyAdd(d, d, acc);
-            }
-            sum += Vector512.Sum(acc);
+            bestDistance = distance;
+            best = index;
         }
-        if (path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated && n - i >= (nuint)Vector256<float>.Count)
-        {
-            var acc = Vector256<float>.Zero;
-            for (; i + (nuint)Vector256<float>.Count <= n; i += (nuint)Vector256<float>.Count)
-            {
-                var d = Vector256.LoadUnsafe(ref pa, i) - Vector256.LoadUnsafe(ref pb, i);
-                acc = Vector256.FusedMultiplyAdd(d, d, acc);
-            }
-            sum += Vector256.Sum(acc);
-        }
-        if (path >= SimdPath.Vector128 && Vector128.IsHardwareAccelerated && n - i >= (nuint)Vector128<float>.Count)
-        {
-            var acc = Vector128<float>.Zero;
-            for (; i + (nuint)Vector128<float>.Count <= n; i += (nuint)Vector128<float>.Count)
-            {
-                var d = Vector128.LoadUnsafe(ref pa, i) - Vector128.LoadUnsafe(ref pb, i);
-                acc = Vector128.FusedMultiplyAdd(d, d, acc);
-            }
-            sum += Vector128.Sum(acc);
-        }
-        for (; i < n; i++)
-        {
-            float d = Unsafe.Add(ref pa, i) - Unsafe.Add(ref pb, i);
-            sum += d * d;
-        }
-        return sum;
     }
 
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private static void ThrowBadShape(int dim, int rowsLength) =>
-        throw new ArgumentException($"Expected a non-empty query and a non-empty row-major matrix with {dim} columns; got query length {dim} and matrix length {rowsLength}.");
+    [DoesNotReturn]
+    private static void ThrowBadShape(int dim, int length) =>
+        throw new ArgumentException($"Expected a non-empty query and a non-empty transposed codebook with {dim} rows; got query length {dim} and codebook length {length}.");
 }

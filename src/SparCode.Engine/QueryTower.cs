@@ -8,16 +8,17 @@ namespace SparCode.Engine;
 /// heads → one code per token by product quantization.
 /// </summary>
 /// <remarks>
-/// Immutable and thread-safe; callers pass their own scratch. The item embedding and codebooks are
-/// views of the index file (or of arrays, for the synthetic generator); the MLP and head weights
-/// (a few hundred KiB) are copied once, transposed, for the axpy-form dense kernel.
+/// Immutable and thread-safe; callers pass their own scratch. The item embedding is a
+/// view of the index file (or of arrays, for the synthetic generator). The MLP, head and codebook
+/// weights (a few hundred KiB) are copied once, transposed, for the SIMD kernels, which then give
+/// bit-identical tokens and codes on every instruction set.
 /// </remarks>
 public sealed class QueryTower
 {
     private readonly ReadOnlyMemory<float> _embedding;
     private readonly TransposedLayer[] _tower;
     private readonly TransposedLayer _heads;
-    private readonly ReadOnlyMemory<float> _codebooks;
+    private readonly float[][] _codebooksTransposed;
 
     /// <summary>Creates a tower over the given weights (shapes as in <see cref="IndexContents"/>).</summary>
     /// <exception cref="ArgumentException">A shape disagrees with <paramref name="dimensions"/>.</exception>
@@ -48,7 +49,10 @@ public sealed class QueryTower
         _embedding = itemEmbedding;
         _tower = [.. tower.Select(TransposedLayer.From)];
         _heads = TransposedLayer.From(heads);
-        _codebooks = codebooks;
+        int sub = dimensions.SubvectorDim;
+        int bookFloats = dimensions.CodebookSize * sub;
+        _codebooksTransposed = [.. Enumerable.Range(0, dimensions.Subspaces)
+            .Select(m => DenseKernels.Transpose(codebooks.Span.Slice(m * bookFloats, bookFloats), dimensions.CodebookSize, sub))];
     }
 
     /// <summary>Builds the tower of an open index file.</summary>
@@ -114,8 +118,6 @@ public sealed class QueryTower
     {
         var dims = Dimensions;
         int sub = dims.SubvectorDim;
-        int bookFloats = dims.CodebookSize * sub;
-        var books = _codebooks.Span;
         for (int k = 0; k < dims.UserTokens; k++)
         {
             int code = 0;
@@ -123,7 +125,7 @@ public sealed class QueryTower
             for (int m = 0; m < dims.Subspaces; m++)
             {
                 var query = tokens.Slice(k * dims.TokenDim + m * sub, sub);
-                int j = DistanceKernels.ArgMinSquaredL2(query, books.Slice(m * bookFloats, bookFloats));
+                int j = DistanceKernels.ArgMinSquaredL2Transposed(query, _codebooksTransposed[m]);
                 code += j * stride;
                 stride *= dims.CodebookSize;
             }

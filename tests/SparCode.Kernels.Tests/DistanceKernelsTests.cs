@@ -4,74 +4,67 @@ namespace SparCode.Kernels.Tests;
 
 public class DistanceKernelsTests
 {
-    private static double Reference(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    /// <summary>Reference: per codeword, distances summed over dimensions in order with a fused multiply-add; first minimum wins.</summary>
+    private static int Reference(float[] query, float[] codebookT, int codewords)
     {
-        double sum = 0;
-        for (int i = 0; i < a.Length; i++)
+        int best = 0;
+        float bestDistance = float.PositiveInfinity;
+        for (int r = 0; r < codewords; r++)
         {
-            double d = (double)a[i] - b[i];
-            sum += d * d;
+            float acc = 0f;
+            for (int j = 0; j < query.Length; j++)
+            {
+                float d = query[j] - codebookT[j * codewords + r];
+                acc = MathF.FusedMultiplyAdd(d, d, acc);
+            }
+            if (acc < bestDistance)
+            {
+                bestDistance = acc;
+                best = r;
+            }
         }
-        return sum;
+        return best;
     }
 
     [Theory]
     [MemberData(nameof(Paths.Available), MemberType = typeof(Paths))]
-    public void SquaredL2_matches_scalar_reference_for_every_length(SimdPath path)
-    {
-        var random = new Random(1);
-        for (int n = 0; n <= 65; n++)
-        {
-            var a = Paths.RandomFloats(random, n);
-            var b = Paths.RandomFloats(random, n);
-            double expected = Reference(a, b);
-            float actual = DistanceKernels.SquaredL2Core(a, b, path);
-            Assert.True(Math.Abs(actual - expected) <= 1e-5 * Math.Max(1, expected), $"n={n}: {actual} vs {expected}");
-        }
-    }
-
-    [Theory]
-    [MemberData(nameof(Paths.Available), MemberType = typeof(Paths))]
-    public void ArgMin_picks_the_nearest_row_for_every_dimension(SimdPath path)
+    public void ArgMin_equals_scalar_reference_for_every_codebook_size(SimdPath path)
     {
         var random = new Random(2);
-        for (int dim = 1; dim <= 65; dim++)
+        for (int codewords = 1; codewords <= 65; codewords++)
         {
-            for (int trial = 0; trial < 5; trial++)
+            foreach (int dim in new[] { 1, 5, 32, 33 })
             {
-                int rows = random.Next(1, 40);
                 var query = Paths.RandomFloats(random, dim);
-                var matrix = Paths.RandomFloats(random, rows * dim);
-                int actual = DistanceKernels.ArgMinSquaredL2Core(query, matrix, path);
-                double best = Enumerable.Range(0, rows).Min(r => Reference(query, matrix.AsSpan(r * dim, dim)));
-                int expected = Enumerable.Range(0, rows).First(r => Reference(query, matrix.AsSpan(r * dim, dim)) == best);
-                double chosen = Reference(query, matrix.AsSpan(actual * dim, dim));
-                // Exact unless two rows are within rounding of each other.
-                Assert.True(actual == expected || chosen - best <= 1e-5 * Math.Max(1, best), $"dim={dim}: {actual} ({chosen}) vs {expected} ({best})");
+                var codebookT = Paths.RandomFloats(random, dim * codewords);
+                Assert.Equal(Reference(query, codebookT, codewords), DistanceKernels.ArgMinSquaredL2TransposedCore(query, codebookT, path));
             }
         }
     }
 
     [Theory]
     [MemberData(nameof(Paths.Available), MemberType = typeof(Paths))]
-    public void ArgMin_breaks_ties_by_the_smaller_index(SimdPath path)
+    public void ArgMin_picks_the_true_nearest_row_and_breaks_ties_by_the_smaller_index(SimdPath path)
     {
         var random = new Random(3);
-        foreach (int dim in new[] { 1, 15, 16, 33 })
+        foreach (int codewords in new[] { 3, 16, 40 })
         {
-            var row = Paths.RandomFloats(random, dim);
-            var far = row.Select(v => v + 10f).ToArray();
-            float[] matrix = [.. far, .. row, .. far, .. row];
-            Assert.Equal(1, DistanceKernels.ArgMinSquaredL2Core(row, matrix, path));
+            const int dim = 7;
+            var rows = Paths.RandomFloats(random, codewords * dim);
+            int target = codewords - 1;
+            // Put a copy of the target row at the end and at index 1: the query equals both.
+            rows.AsSpan(target * dim, dim).CopyTo(rows.AsSpan(dim, dim));
+            var query = rows.AsSpan(target * dim, dim).ToArray();
+            var codebookT = DenseKernels.Transpose(rows, codewords, dim);
+            Assert.Equal(1, DistanceKernels.ArgMinSquaredL2TransposedCore(query, codebookT, path));
         }
     }
 
     [Fact]
-    public void Public_entry_points_reject_bad_shapes()
+    public void Bad_shapes_are_rejected()
     {
-        var e = Assert.Throws<ArgumentException>(() => DistanceKernels.ArgMinSquaredL2(new float[3], new float[7]));
-        Assert.Contains("3 columns", e.Message);
-        Assert.Throws<ArgumentException>(() => DistanceKernels.ArgMinSquaredL2([], new float[4]));
-        Assert.Throws<ArgumentException>(() => DistanceKernels.SquaredL2(new float[3], new float[4]));
+        var e = Assert.Throws<ArgumentException>(() => DistanceKernels.ArgMinSquaredL2Transposed(new float[3], new float[7]));
+        Assert.Contains("with 3 rows", e.Message);
+        Assert.Throws<ArgumentException>(() => DistanceKernels.ArgMinSquaredL2Transposed([], new float[4]));
     }
 }
