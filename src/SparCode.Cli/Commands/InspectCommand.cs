@@ -1,0 +1,49 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using SparCode.Cli.Rendering;
+using SparCode.Format;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace SparCode.Cli.Commands;
+
+/// <summary><c>sparcode inspect</c>: header, model sizes, sections, posting statistics and metadata of an index.</summary>
+internal sealed class InspectCommand : GuardedCommand<InspectCommand.Settings>
+{
+    /// <summary>Options of <c>inspect</c>.</summary>
+    internal sealed class Settings : CommandSettings
+    {
+        /// <summary>The index file.</summary>
+        [CommandArgument(0, "<PATH>")]
+        [Description("Index file to inspect.")]
+        public string Path { get; init; } = "";
+    }
+
+    /// <inheritdoc/>
+    protected override int Run(Settings settings, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        using var file = IndexFile.Open(settings.Path, IndexValidation.Full);
+        var openTime = clock.Elapsed;
+        Print(file, openTime, full: true);
+        return 0;
+    }
+
+    /// <summary>Prints the report of an index opened with full validation.</summary>
+    /// <param name="file">The index.</param>
+    /// <param name="openTime">How long the validating open took.</param>
+    /// <param name="full">Also print the section table and the metadata.</param>
+    public static void Print(IndexFile file, TimeSpan openTime, bool full)
+    {
+        AnsiConsole.Write(IndexReport.Header(file, IndexReport.StoredChecksum(file.Path), openTime));
+        AnsiConsole.WriteLine();
+        var stats = PostingStatistics.FromOffsets(file.PostingOffsets.Span);
+        AnsiConsole.Write(IndexReport.Model(file));
+        AnsiConsole.Write(IndexReport.Postings(stats));
+        if (full)
+        {
+            AnsiConsole.Write(IndexReport.Sections(file));
+            AnsiConsole.Write(IndexReport.Metadata(file.MetadataJson));
+        }
+    }
+}

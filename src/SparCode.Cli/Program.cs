@@ -1,0 +1,32 @@
+using SparCode.Cli.Commands;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+// Logs and pipes get long lines instead of Spectre's 80-column default; a terminal keeps its own width.
+if (Console.IsOutputRedirected)
+{
+    AnsiConsole.Profile.Width = 120;
+}
+
+var app = new CommandApp();
+app.Configure(config =>
+{
+    config.SetApplicationName("sparcode");
+    config.AddCommand<DemoCommand>("demo")
+        .WithDescription("Synthesize, write, verify, inspect and query an index, then time single-threaded and batched search.")
+        .WithExample("demo")
+        .WithExample("demo", "--items", "50000", "--queries", "500");
+    config.AddCommand<SynthCommand>("synth")
+        .WithDescription("Generate a seeded synthetic index and write it atomically.")
+        .WithExample("synth", "--out", "out/synthetic.sci", "--items", "50000");
+    config.AddCommand<InspectCommand>("inspect")
+        .WithDescription("Show an index's header, model sizes, sections, posting statistics and metadata.")
+        .WithExample("inspect", "out/synthetic.sci");
+    config.AddCommand<VerifyCommand>("verify")
+        .WithDescription("Open an index with full validation and recheck every byte; exit code 1 if it is damaged.")
+        .WithExample("verify", "out/synthetic.sci");
+    config.AddCommand<QueryCommand>("query")
+        .WithDescription("Run one query: a user history in, the top-k items out.")
+        .WithExample("query", "out/synthetic.sci", "--history", "1,2,3", "-k", "10");
+});
+return app.Run(args);
