@@ -126,23 +126,31 @@ public sealed class SparCodeIndex : IDisposable
         }
         const int chunk = 16;
         int chunks = (queries + chunk - 1) / chunk;
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism },
-            () => Rent(),
-            (c, _, searcher) =>
-            {
-                var off = offsets.Span;
-                for (int q = c * chunk; q < Math.Min(queries, (c + 1) * chunk); q++)
+        try
+        {
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism },
+                Rent,
+                (c, _, searcher) =>
                 {
-                    var rowIds = ids.Span.Slice(q * k, k);
-                    var rowScores = scores.Span.Slice(q * k, k);
-                    int n = searcher.Search(histories.Span[off[q]..off[q + 1]], k, rowIds, rowScores, options);
-                    rowIds[n..].Fill(-1);
-                    rowScores[n..].Fill(float.NegativeInfinity);
-                    counts.Span[q] = n;
-                }
-                return searcher;
-            },
-            _pool.Add);
+                    var off = offsets.Span;
+                    for (int q = c * chunk; q < Math.Min(queries, (c + 1) * chunk); q++)
+                    {
+                        var rowIds = ids.Span.Slice(q * k, k);
+                        var rowScores = scores.Span.Slice(q * k, k);
+                        int n = searcher.Search(histories.Span[off[q]..off[q + 1]], k, rowIds, rowScores, options);
+                        rowIds[n..].Fill(-1);
+                        rowScores[n..].Fill(float.NegativeInfinity);
+                        counts.Span[q] = n;
+                    }
+                    return searcher;
+                },
+                _pool.Add);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // Report a bad query the way a single search would, not wrapped by the thread pool.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
     }
 
     private SparCodeSearcher Rent() => _pool.TryTake(out var searcher) ? searcher : CreateSearcher();

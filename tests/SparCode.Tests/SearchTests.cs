@@ -243,6 +243,8 @@ public sealed class SearchTests : IDisposable
 
         var badOffsets = Assert.Throws<ArgumentException>(() => index.SearchBatch(new long[] { 1, 2 }, new[] { 0, 3 }, 5, new long[5], new float[5], new int[1]));
         Assert.Contains("offsets[1] = 3", badOffsets.Message);
+        var unknownInBatch = Assert.Throws<UnknownItemException>(() => index.SearchBatch(new long[] { 1, 99999 }, new[] { 0, 1, 2 }, 5, new long[10], new float[10], new int[2]));
+        Assert.Equal(99999, unknownInBatch.ItemId);
     }
 
     [Fact]
