@@ -52,6 +52,12 @@ public sealed class SparCodeSearcher
     /// <summary>The index this searcher reads.</summary>
     public SparCodeIndex Index => _index;
 
+    /// <summary>The K_u codes the last <c>Search</c> or <see cref="Encode"/> computed (valid until the next call).</summary>
+    public ReadOnlySpan<int> LastCodes => _codes;
+
+    /// <summary>Postings the last <c>Search</c> read: the summed lengths of its K_u lists (a repeated code counts twice).</summary>
+    public long LastPostingsTouched { get; private set; }
+
     /// <summary>Searches with the history excluded from the results (by default).</summary>
     /// <inheritdoc cref="Search(ReadOnlySpan{long}, ReadOnlySpan{long}, int, Span{long}, Span{float}, SearchOptions?)"/>
     public int Search(ReadOnlySpan<long> history, int k, Span<long> ids, Span<float> scores, SearchOptions? options = null) =>
@@ -117,25 +123,28 @@ public sealed class SparCodeSearcher
         var postingScores = _index.PostingScores.Span;
         Span<int> cursor = _cursors;
         Span<int> end = _ends;
+        long touched = 0;
         for (int t = 0; t < codes.Length; t++)
         {
             cursor[t] = (int)offsets[codes[t]];
             end[t] = (int)offsets[codes[t] + 1];
+            touched += end[t] - cursor[t];
         }
+        LastPostingsTouched = touched;
         var window = _window.AsSpan();
         int itemCount = _index.Dimensions.ItemCount;
         for (int windowStart = 0; windowStart < itemCount; windowStart += window.Length)
         {
             int windowEnd = (int)Math.Min((long)windowStart + window.Length, itemCount);
-            bool touched = false;
+            bool any = false;
             for (int t = 0; t < codes.Length; t++)
             {
                 int stop = LowerBound(postingItems, cursor[t], end[t], windowEnd);
                 _segmentEnds[t] = stop;
-                touched |= stop > cursor[t];
+                any |= stop > cursor[t];
                 PostingKernels.AccumulateCore(window, postingItems[cursor[t]..stop], postingScores[cursor[t]..stop], windowStart);
             }
-            if (!touched)
+            if (!any)
             {
                 continue;
             }

@@ -80,6 +80,9 @@ public sealed class IndexFile : IDisposable
     /// <summary>The file's format version.</summary>
     public int Version { get; }
 
+    /// <summary>The XxHash3-64 checksum stored in the footer (verified by <see cref="Open"/> unless skipped).</summary>
+    public ulong StoredChecksum => BinaryPrimitives.ReadUInt64LittleEndian(_map.Span<byte>(Length - 8, 8));
+
     /// <summary>The section table, in file order (unknown kinds included).</summary>
     public IReadOnlyList<SectionEntry> Sections { get; }
 

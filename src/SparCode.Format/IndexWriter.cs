@@ -21,6 +21,7 @@ public static class IndexWriter
     /// <param name="progress">Receives the fraction of bytes written, 0..1.</param>
     /// <returns>The file's size in bytes.</returns>
     /// <exception cref="ArgumentException">The contents are inconsistent (the message names the value).</exception>
+    /// <exception cref="DirectoryNotFoundException">The destination folder does not exist.</exception>
     public static long Write(string path, IndexContents contents, IProgress<double>? progress = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -47,6 +48,10 @@ public static class IndexWriter
         long fileLength = offset + IndexLayout.FooterSize;
 
         string fullPath = Path.GetFullPath(path);
+        if (Path.GetDirectoryName(fullPath) is { } folder && !Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"Cannot write '{path}': the folder '{folder}' does not exist.");
+        }
         string temp = $"{fullPath}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
         {

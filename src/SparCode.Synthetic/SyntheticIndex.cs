@@ -18,8 +18,7 @@ public static class SyntheticIndex
     public static IndexContents Create(SyntheticOptions options, IProgress<double>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var dims = new ModelDimensions(options.ItemCount, options.EmbeddingDim, options.HistoryLength, options.UserTokens,
-            options.Subspaces, options.CodebookSize, options.TokenDim, options.HiddenWidths.Count + 1);
+        var dims = options.Dimensions();
         if ((options.Problem() ?? dims.Problem()) is { } problem)
         {
             throw new ArgumentException($"Invalid synthetic options: {problem}", nameof(options));
@@ -45,7 +44,11 @@ public static class SyntheticIndex
             generator = "SparCode.Synthetic",
             created = DateTime.UtcNow.ToString("O"),
             dataset = "synthetic",
-            options = new { options.ItemCount, options.MeanPostingsPerList, options.LengthSpread, options.ItemSkew, options.Seed },
+            options = new
+            {
+                options.ItemCount, options.EmbeddingDim, options.HistoryLength, options.UserTokens, options.Subspaces, options.CodebookSize,
+                options.TokenDim, options.HiddenWidths, options.MeanPostingsPerList, options.LengthSpread, options.ItemSkew, options.Seed,
+            },
         });
         return new IndexContents
         {
@@ -140,7 +143,8 @@ public static class SyntheticIndex
         int done = 0;
         Parallel.For(0, codes, () => new bool[n], (c, _, seen) =>
         {
-            var random = new Random(HashCode.Combine(options.Seed, c));
+            // A fixed mix (not HashCode, which is randomised per process) keeps the output reproducible.
+            var random = new Random(unchecked((options.Seed * -1640531535) + c));
             var list = items.AsSpan((int)offsets[c], lengths[c]);
             int filled = 0;
             // Popularity-skewed draws first; if the list is long relative to n, finish with uniform draws.

@@ -1,3 +1,5 @@
+using SparCode.Format;
+
 namespace SparCode.Synthetic;
 
 /// <summary>Sizes and shape of a synthetic index. Defaults give a small index that builds in about a second.</summary>
@@ -41,6 +43,10 @@ public sealed record SyntheticOptions
 
     /// <summary>Store the popularity order as the fallback fill order.</summary>
     public bool WithFallbackOrder { get; init; } = true;
+
+    /// <summary>The model sizes these options describe (the tower has the hidden layers plus one back to d).</summary>
+    public ModelDimensions Dimensions() =>
+        new(ItemCount, EmbeddingDim, HistoryLength, UserTokens, Subspaces, CodebookSize, TokenDim, HiddenWidths.Count + 1);
 
     /// <summary>Returns null if the options are usable, else what is wrong.</summary>
     public string? Problem()

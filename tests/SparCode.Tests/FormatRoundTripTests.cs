@@ -31,12 +31,35 @@ public class FormatRoundTripTests
         Assert.Equal(contents.ItemIds, file.ExternalItemIds.ToArray());
         Assert.Equal(contents.FallbackOrder, file.FallbackOrder.ToArray());
         Assert.Equal(contents.MetadataJson, file.MetadataJson);
+        Assert.Equal(System.IO.Hashing.XxHash3.HashToUInt64(File.ReadAllBytes(path).AsSpan()[..^8]), file.StoredChecksum);
         for (int c = 0; c < contents.Dimensions.CodeCount; c++)
         {
             var scores = contents.PostingScores.AsSpan((int)contents.PostingOffsets[c], (int)(contents.PostingOffsets[c + 1] - contents.PostingOffsets[c]));
             Assert.Equal(scores.IsEmpty ? 0f : scores.ToArray().Max(), file.ListMaxScores.Span[c]);
         }
         file.Verify();
+    }
+
+    [Fact]
+    public void Same_options_give_byte_identical_contents()
+    {
+        // Reproducibility across processes is what matters: the pinned hash catches per-process
+        // randomness (such as HashCode seeding) that two calls in one process cannot.
+        var a = SmallIndexes.Contents(seed: 3);
+        var b = SmallIndexes.Contents(seed: 3);
+        Assert.Equal(a.PostingItems, b.PostingItems);
+        Assert.Equal(a.PostingScores, b.PostingScores);
+        Assert.Equal(a.Codebooks, b.Codebooks);
+        Assert.Equal(0xB4E7F49E426D1B1BUL, System.IO.Hashing.XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.PostingItems.AsSpan())));
+    }
+
+    [Fact]
+    public void Writing_into_a_missing_folder_names_the_real_path()
+    {
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, "missing", "x.sci");
+        var e = Assert.Throws<DirectoryNotFoundException>(() => IndexWriter.Write(path, SmallIndexes.Contents()));
+        Assert.Contains(path, e.Message);
     }
 
     [Fact]

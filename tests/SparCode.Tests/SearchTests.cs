@@ -72,7 +72,11 @@ public sealed class SearchTests : IDisposable
                 var scores = new float[k];
                 int count = searcher.Search(histories[q], exclude, k, ids, scores, options);
 
+                var lastCodes = searcher.LastCodes.ToArray();
+                long touched = searcher.LastPostingsTouched;
                 searcher.Encode(histories[q], codes);
+                Assert.Equal(codes, lastCodes);
+                Assert.Equal(codes.Sum(c => (long)index.PostingList(c).Items.Length), touched);
                 var excluded = (excludeHistory ? histories[q] : []).Concat(exclude.Where(x => x < items)).Select(x => (int)x);
                 var (expectedIds, expectedScores) = BruteForce.Search(index.File, codes, excluded, k, fill);
                 Assert.Equal(expectedIds, ids[..count]);

@@ -77,7 +77,7 @@ internal sealed class DemoCommand : GuardedCommand<DemoCommand.Settings>
         string path = Path.Combine(settings.Out, "index.sci");
         var total = Stopwatch.StartNew();
 
-        Step(1, "Synthesize and write", $"{Units.Count(options.ItemCount)} items, {Units.Count(SynthesisOptions.Dimensions(options).CodeCount)} codes, ~{Units.Count(options.MeanPostingsPerList)} postings per list, seed {options.Seed}");
+        Step(1, "Synthesize and write", $"{Units.Count(options.ItemCount)} items, {Units.Count(options.Dimensions().CodeCount)} codes, ~{Units.Count(options.MeanPostingsPerList)} postings per list, seed {options.Seed}");
         var made = Synthesis.CreateAndWrite(options, path);
         AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{path}[/]: {Units.Bytes(made.FileLength)}, {Units.Count(made.Postings)} postings (generate {Units.Duration(made.Generate)}, write {Units.Duration(made.Write)})");
         // The generated arrays are garbage now; collect them before timing anything.
@@ -126,11 +126,10 @@ internal sealed class DemoCommand : GuardedCommand<DemoCommand.Settings>
 
     private static Table ExampleTable(SparCodeIndex index, SparCodeSearcher searcher, int number, long[] history)
     {
-        var codes = new int[index.Dimensions.UserTokens];
-        searcher.Encode(history, codes);
         var ids = new long[K];
         var scores = new float[K];
         int count = searcher.Search(history, K, ids, scores);
+        var codes = searcher.LastCodes.ToArray();
         AnsiConsole.MarkupLineInterpolated($"[bold]query {number}[/]: history {Units.List<long>(history, 6)} → codes {Units.List<int>(codes)}");
         var table = new Table()
             .Title($"query {number}")
@@ -150,19 +149,15 @@ internal sealed class DemoCommand : GuardedCommand<DemoCommand.Settings>
     private static Timing Measure(SparCodeIndex index, SparCodeSearcher searcher, long[][] histories, CancellationToken cancellationToken)
     {
         int n = histories.Length;
-        var codes = new int[index.Dimensions.UserTokens];
-        long postings = 0;
-        foreach (var history in histories)
-        {
-            searcher.Encode(history, codes);
-            foreach (int code in codes)
-            {
-                postings += index.PostingList(code).Items.Length;
-            }
-        }
-
         var ids = new long[n * K];
         var scores = new float[n * K];
+        long postings = 0;
+        for (int q = 0; q < n; q++)
+        {
+            searcher.Search(histories[q], K, ids.AsSpan(q * K, K), scores.AsSpan(q * K, K));
+            postings += searcher.LastPostingsTouched;
+        }
+
         var counts = new int[n];
         // Warm-up on the same workload for a fixed time, not a fixed count: the JIT promotes hot methods from
         // tier 0 to optimized code only after ~30 calls plus a quiet period, so a short run would time tier-0 code.

@@ -35,7 +35,7 @@ internal sealed class InspectCommand : GuardedCommand<InspectCommand.Settings>
     /// <param name="full">Also print the section table and the metadata.</param>
     public static void Print(IndexFile file, TimeSpan openTime, bool full)
     {
-        AnsiConsole.Write(IndexReport.Header(file, IndexReport.StoredChecksum(file.Path), openTime));
+        AnsiConsole.Write(IndexReport.Header(file, file.StoredChecksum, openTime));
         AnsiConsole.WriteLine();
         var stats = PostingStatistics.FromOffsets(file.PostingOffsets.Span);
         AnsiConsole.Write(IndexReport.Model(file));

@@ -76,13 +76,6 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
         using var index = SparCodeIndex.Open(settings.Path);
         var searcher = index.CreateSearcher();
         var dims = index.Dimensions;
-        var codes = new int[dims.UserTokens];
-        searcher.Encode(history, codes, options.UnknownItems);
-        long touched = 0;
-        foreach (int code in codes)
-        {
-            touched += index.PostingList(code).Items.Length;
-        }
         int known = history.Count(id => index.File.ItemIds.TryGetInternal(id, out _));
 
         var ids = new long[settings.K];
@@ -104,6 +97,8 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
         }
         Array.Sort(runs);
         double micros = runs[runs.Length / 2];
+        var codes = searcher.LastCodes.ToArray();
+        long touched = searcher.LastPostingsTouched;
 
         var grid = new Grid().AddColumn(new GridColumn().NoWrap().PadRight(2)).AddColumn();
         grid.AddRow(new Markup("[bold]index[/]"), new Text($"{index.File.Path} ({Units.Count(dims.ItemCount)} items, {Units.Count(dims.CodeCount)} codes)"));

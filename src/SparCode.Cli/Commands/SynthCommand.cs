@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using SparCode.Cli.Rendering;
-using SparCode.Format;
 using SparCode.Synthetic;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -101,7 +100,7 @@ internal sealed class SynthCommand : GuardedCommand<SynthCommand.Settings>
     protected override int Run(Settings settings, CancellationToken cancellationToken)
     {
         var options = settings.ToOptions();
-        AnsiConsole.MarkupLineInterpolated($"Synthesizing [bold]{Units.Count(options.ItemCount)}[/] items, [bold]{Units.Count(SynthesisOptions.Dimensions(options).CodeCount)}[/] codes, ~{Units.Count(options.MeanPostingsPerList)} postings per list (seed {options.Seed})");
+        AnsiConsole.MarkupLineInterpolated($"Synthesizing [bold]{Units.Count(options.ItemCount)}[/] items, [bold]{Units.Count(options.Dimensions().CodeCount)}[/] codes, ~{Units.Count(options.MeanPostingsPerList)} postings per list (seed {options.Seed})");
         var result = Synthesis.CreateAndWrite(options, settings.Out);
         AnsiConsole.MarkupLineInterpolated($"[green]Wrote[/] {Path.GetFullPath(settings.Out)}");
         var grid = new Grid().AddColumn(new GridColumn().NoWrap().PadRight(2)).AddColumn();
@@ -116,11 +115,6 @@ internal sealed class SynthCommand : GuardedCommand<SynthCommand.Settings>
 /// <summary>Checks synthetic options before any work, so that bad sizes are Spectre validation errors.</summary>
 internal static class SynthesisOptions
 {
-    /// <summary>The model sizes <see cref="SyntheticIndex.Create"/> will use for <paramref name="options"/>.</summary>
-    public static ModelDimensions Dimensions(SyntheticOptions options) =>
-        new(options.ItemCount, options.EmbeddingDim, options.HistoryLength, options.UserTokens,
-            options.Subspaces, options.CodebookSize, options.TokenDim, options.HiddenWidths.Count + 1);
-
     /// <summary>Success, or an error naming the option and what it expects.</summary>
     public static ValidationResult Check(SyntheticOptions options)
     {
@@ -141,7 +135,7 @@ internal static class SynthesisOptions
         {
             return ValidationResult.Error(problem);
         }
-        var dims = Dimensions(options);
+        var dims = options.Dimensions();
         // Whatever the generator or the format still rejects (e.g. more than 2^24 codes).
         if ((options.Problem() ?? dims.Problem()) is { } rejected)
         {

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -95,19 +94,6 @@ internal static class IndexReport
             pretty = json;
         }
         return new Panel(new Text(pretty)).Header("[bold]Metadata[/]");
-    }
-
-    /// <summary>Reads the footer's stored checksum (the file's last 8 bytes, see <see cref="IndexLayout"/>).</summary>
-    public static ulong StoredChecksum(string path)
-    {
-        using var handle = File.OpenHandle(path);
-        Span<byte> bytes = stackalloc byte[8];
-        long length = RandomAccess.GetLength(handle);
-        if (length < 8 || RandomAccess.Read(handle, bytes, length - 8) != 8)
-        {
-            throw new IOException($"Could not read the footer of '{path}'.");
-        }
-        return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
     }
 
     private static JsonSerializerOptions Indented { get; } = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
