@@ -19,11 +19,24 @@ public sealed class QueryTower
     private readonly TransposedLayer[] _tower;
     private readonly TransposedLayer _heads;
     private readonly float[][] _codebooksTransposed;
+    private readonly ReadOnlyMemory<int> _codeRemap;
 
     /// <summary>Creates a tower over the given weights (shapes as in <see cref="IndexContents"/>).</summary>
     /// <exception cref="ArgumentException">A shape disagrees with <paramref name="dimensions"/>.</exception>
-    public QueryTower(ModelDimensions dimensions, ReadOnlyMemory<float> itemEmbedding, IReadOnlyList<DenseView> tower, DenseView heads, ReadOnlyMemory<float> codebooks)
+    /// <param name="dimensions">Model sizes.</param>
+    /// <param name="itemEmbedding">Item embedding table, <c>(n_items + 1) × d</c>.</param>
+    /// <param name="tower">MLP layers, first to last.</param>
+    /// <param name="heads">The K_u token heads stacked.</param>
+    /// <param name="codebooks">The M codebooks stacked, <c>(M·K_c) × (D/M)</c>.</param>
+    /// <param name="codeRemap">Optional code → serving code map (empty: identity), see <see cref="SectionKind.CodeRemap"/>.</param>
+    public QueryTower(ModelDimensions dimensions, ReadOnlyMemory<float> itemEmbedding, IReadOnlyList<DenseView> tower, DenseView heads, ReadOnlyMemory<float> codebooks,
+        ReadOnlyMemory<int> codeRemap = default)
     {
+        if (!codeRemap.IsEmpty && codeRemap.Length != dimensions.CodeCount)
+        {
+            throw new ArgumentException($"Code remap has {codeRemap.Length} entries; expected K_c^M = {dimensions.CodeCount}.", nameof(codeRemap));
+        }
+        _codeRemap = codeRemap;
         Dimensions = dimensions;
         if (itemEmbedding.Length != (dimensions.ItemCount + 1L) * dimensions.EmbeddingDim)
         {
@@ -66,7 +79,7 @@ public sealed class QueryTower
             layers[l] = new DenseView(file.TowerOutputs(l), file.TowerWeight(l), file.TowerBias(l));
         }
         var heads = new DenseView(dims.UserTokens * dims.TokenDim, file.HeadWeight, file.HeadBias);
-        return new QueryTower(dims, file.ItemEmbedding, layers, heads, file.Codebooks);
+        return new QueryTower(dims, file.ItemEmbedding, layers, heads, file.Codebooks, file.CodeRemap);
     }
 
     /// <summary>Model sizes.</summary>
@@ -111,7 +124,10 @@ public sealed class QueryTower
         DenseKernels.DenseTransposed(_heads.Weights, _heads.Bias, input, tokens[.._heads.Bias.Length], relu: false);
     }
 
-    /// <summary>Quantizes each token to its code <c>Σ_m j_m · K_c^m</c> (nearest codeword per sub-vector, ties to the smaller index).</summary>
+    /// <summary>
+    /// Quantizes each token to its code <c>Σ_m j_m · K_c^m</c> (nearest codeword per sub-vector, ties to
+    /// the smaller index), then applies the index's code remap, if any, so every code has a list that serves it.
+    /// </summary>
     /// <param name="tokens">K_u tokens, row-major <c>K_u × D</c>.</param>
     /// <param name="codes">Receives K_u codes.</param>
     public void Codes(ReadOnlySpan<float> tokens, Span<int> codes)
@@ -129,7 +145,7 @@ public sealed class QueryTower
                 code += j * stride;
                 stride *= dims.CodebookSize;
             }
-            codes[k] = code;
+            codes[k] = _codeRemap.IsEmpty ? code : _codeRemap.Span[code];
         }
     }
 }

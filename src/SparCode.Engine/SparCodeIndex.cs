@@ -24,12 +24,12 @@ public sealed class SparCodeIndex : IDisposable
     private SparCodeIndex(IndexFile file)
     {
         File = file;
-        Tower = QueryTower.FromIndex(file);
         PostingOffsets = file.PostingOffsets;
         PostingItems = file.PostingItems;
         PostingScores = file.PostingScores;
         ExternalIds = file.ExternalItemIds;
         FallbackOrder = file.FallbackOrder;
+        Tower = QueryTower.FromIndex(file);
     }
 
     /// <summary>The underlying file: header, sections, metadata.</summary>

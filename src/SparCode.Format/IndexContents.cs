@@ -45,6 +45,9 @@ public sealed class IndexContents
     /// <summary>Optional fill order: distinct internal ids, best first. Null fills by ascending internal id.</summary>
     public int[]? FallbackOrder { get; init; }
 
+    /// <summary>Optional: for every code, the code whose list serves it (each value a code that maps to itself). Null: identity.</summary>
+    public int[]? CodeRemap { get; init; }
+
     /// <summary>A JSON object describing how the index was made.</summary>
     public string MetadataJson { get; init; } = "{}";
 }

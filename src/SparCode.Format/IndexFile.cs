@@ -68,6 +68,10 @@ public sealed class IndexFile : IDisposable
         {
             IndexValidator.CheckFallback(FallbackOrder.Span, Dimensions.ItemCount, Path);
         }
+        if (HasCodeRemap)
+        {
+            IndexValidator.CheckCodeRemap(CodeRemap.Span, Path);
+        }
         return ItemIdMap.Build(ExternalItemIds.Span, Path);
     }
 
@@ -136,6 +140,12 @@ public sealed class IndexFile : IDisposable
 
     /// <summary>The fill order (internal ids), or empty if the file has none.</summary>
     public ReadOnlyMemory<int> FallbackOrder => HasFallbackOrder ? Memory<int>(SectionKind.FallbackOrder, 0, ElementType.Int32) : default;
+
+    /// <summary>True if the file has a <see cref="SectionKind.CodeRemap"/> section.</summary>
+    public bool HasCodeRemap => _sections.ContainsKey((SectionKind.CodeRemap, 0));
+
+    /// <summary>The code remap (code → serving code), or empty if the file has none (every code serves itself).</summary>
+    public ReadOnlyMemory<int> CodeRemap => HasCodeRemap ? Memory<int>(SectionKind.CodeRemap, 0, ElementType.Int32) : default;
 
     /// <summary>Number of postings across all lists.</summary>
     public long PostingCount => PostingItems.Length;
@@ -313,6 +323,10 @@ public sealed class IndexFile : IDisposable
         Expect(SectionKind.Codebooks, 0, (long)d.Subspaces * d.CodebookSize, d.SubvectorDim);
         Expect(SectionKind.PostingOffsets, 0, d.CodeCount + 1L, 1);
         Expect(SectionKind.PostingScores, 0, Entry(SectionKind.PostingItems, 0).Rows, 1);
+        if (HasCodeRemap)
+        {
+            Expect(SectionKind.CodeRemap, 0, d.CodeCount, 1);
+        }
         Expect(SectionKind.ListMaxScores, 0, d.CodeCount, 1);
         Expect(SectionKind.ItemIds, 0, d.ItemCount, 1);
     }

@@ -95,6 +95,13 @@ public enum SectionKind : ushort
 
     /// <summary>Optional: internal item ids in the order used to fill results past the scored items (e.g. most popular first).</summary>
     FallbackOrder = 14,
+
+    /// <summary>
+    /// Optional: for every code, the code whose posting list serves it, <c>K_c^M</c> int32. An exporter
+    /// that skips codes no training token used maps each of them to its nearest used code, so a query
+    /// that lands on one still gets an answer. Absent means every code serves itself.
+    /// </summary>
+    CodeRemap = 15,
 }
 
 /// <summary>Element type of a section.</summary>

@@ -105,6 +105,20 @@ internal static class IndexValidator
         }
     }
 
+    /// <summary>Every code maps to a code in range that serves itself (one step, no chains).</summary>
+    public static void CheckCodeRemap(ReadOnlySpan<int> remap, string path)
+    {
+        for (int c = 0; c < remap.Length; c++)
+        {
+            int target = remap[c];
+            if ((uint)target >= (uint)remap.Length || remap[target] != target)
+            {
+                throw new CorruptIndexException(CorruptionKind.OffsetOutOfRange, path,
+                    $"code remap sends code {c} to {target}; expected a code in 0..{remap.Length - 1} that maps to itself.");
+            }
+        }
+    }
+
     public static void CheckMetadata(ReadOnlySpan<byte> utf8, string path)
     {
         try

@@ -170,6 +170,11 @@ public static class IndexWriter
 
         Add(SectionKind.ItemIds, 0, ElementType.Int64, dims.ItemCount, 1, c.ItemIds);
         ItemIdMap.Build(c.ItemIds, path);
+        if (c.CodeRemap is { } remap)
+        {
+            Add(SectionKind.CodeRemap, 0, ElementType.Int32, codes, 1, remap);
+            IndexValidator.CheckCodeRemap(remap, path);
+        }
         if (c.FallbackOrder is { } fallback)
         {
             IndexValidator.CheckFallback(fallback, dims.ItemCount, path);
