@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command (README): builds once, runs every test assembly, then reruns them with AVX-512,
-# AVX2 and all SIMD switched off so that every dispatch path is exercised, end to end as well. Ends with one line
+# The test command (README): builds once, runs every test assembly, then reruns the kernel and engine
+# tests with AVX-512, AVX2 and all SIMD switched off so that every dispatch path is exercised, end
+# to end as well. Ends with one line
 # "N passed, N failed, N skipped" summed over all runs, and exits non-zero if any test failed.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -24,9 +25,11 @@ run() {
 
 common=(dotnet test SparCode.Engine.sln -c Release --no-build --nologo --blame-hang-timeout 5m)
 run "${common[@]}"
-run DOTNET_EnableAVX512=0 "${common[@]}"
-run DOTNET_EnableAVX2=0 "${common[@]}"
-run DOTNET_EnableHWIntrinsic=0 "${common[@]}"
+for switch in DOTNET_EnableAVX512=0 DOTNET_EnableAVX2=0 DOTNET_EnableHWIntrinsic=0; do
+  for project in tests/SparCode.Kernels.Tests tests/SparCode.Tests; do
+    run "$switch" dotnet test "$project" -c Release --no-build --nologo --blame-hang-timeout 5m
+  done
+done
 
 # Sum the per-assembly summary lines: "Passed!  - Failed: 0, Passed: 12, Skipped: 1, Total: 13, ..."
 read -r passed failed skipped < <(grep -E "^(Passed|Failed)!" "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \
