@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# The test command (README): builds once, runs every test assembly, then reruns the kernel and engine
-# tests with AVX-512, AVX2 and all SIMD switched off so that every dispatch path is exercised, end
-# to end as well. Ends with one line
-# "N passed, N failed, N skipped" summed over all runs, and exits non-zero if any test failed.
+# The test command (README). Builds every project git tracks (so a half-added project in a working
+# tree cannot break the run), runs every test assembly, then reruns the kernel and engine tests with
+# AVX-512, AVX2 and all SIMD switched off so that every dispatch path is exercised, end to end as
+# well. Ends with one line "N passed, N failed, N skipped" summed over all runs, and exits non-zero
+# if any test failed.
 set -uo pipefail
 cd "$(dirname "$0")"
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$log" "$work"' EXIT
 status=0
 
-dotnet build SparCode.Engine.sln -c Release --nologo -v quiet 2>&1 | tee -a "$log" | grep -E "error|Warn|warn" || true
+mapfile -t projects < <(git ls-files 'src/*.csproj' 'kernels/*.csproj' 'tests/*.csproj' 'perf/*.csproj')
+mapfile -t test_projects < <(git ls-files 'tests/*.csproj')
+dotnet new sln -n ci -o "$work" >/dev/null
+dotnet sln "$work/ci.sln" add "${projects[@]}" >/dev/null
+if ! dotnet build "$work/ci.sln" -c Release --nologo -v quiet 2>&1 | tee -a "$log" | grep -E "error|warn"; then :; fi
 if [ "${PIPESTATUS[0]}" -ne 0 ]; then
   echo "build failed"
   echo "0 passed, 1 failed, 0 skipped"
@@ -23,10 +29,11 @@ run() {
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 }
 
-common=(dotnet test SparCode.Engine.sln -c Release --no-build --nologo --blame-hang-timeout 5m)
-run "${common[@]}"
+for project in "${test_projects[@]}"; do
+  run dotnet test "$project" -c Release --no-build --nologo --blame-hang-timeout 5m
+done
 for switch in DOTNET_EnableAVX512=0 DOTNET_EnableAVX2=0 DOTNET_EnableHWIntrinsic=0; do
-  for project in tests/SparCode.Kernels.Tests tests/SparCode.Tests; do
+  for project in tests/SparCode.Kernels.Tests/SparCode.Kernels.Tests.csproj tests/SparCode.Tests/SparCode.Tests.csproj; do
     run "$switch" dotnet test "$project" -c Release --no-build --nologo --blame-hang-timeout 5m
   done
 done

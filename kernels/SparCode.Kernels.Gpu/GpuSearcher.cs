@@ -1,0 +1,329 @@
+using ILGPU;
+using ILGPU.Runtime;
+using SparCode.Engine;
+using SparCode.Kernels.Cpu;
+
+namespace SparCode.Kernels.Gpu;
+
+/// <summary>
+/// Batched SparCode search on an ILGPU accelerator: history → query tower → codes → posting-list
+/// accumulation → exclusion → top-k, all on the device, for up to <see cref="MaxBatch"/> queries per
+/// launch sequence. Results equal <see cref="SparCodeSearcher"/>'s (same arithmetic in the same order).
+/// </summary>
+/// <remarks>
+/// The constructor uploads the index (embedding, transposed tower weights, codebooks, posting lists)
+/// and loads every kernel once; each call only copies histories in and results out. Per query the
+/// device keeps an accumulator row of n_items floats and a candidate row of K_u × (longest list) keys,
+/// so device memory grows with <see cref="MaxBatch"/> × n_items. Not thread-safe.
+/// Queries with fewer than k positively scored items and <see cref="SearchOptions.FillToK"/> set are
+/// finished on the CPU engine, which owns the fill order.
+/// </remarks>
+public sealed class GpuSearcher : IDisposable
+{
+    private readonly SparCodeIndex _index;
+    private readonly GpuDevice _device;
+    private readonly SparCodeSearcher _cpu;
+    private readonly List<IDisposable> _buffers = [];
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _embedding;
+    private readonly (MemoryBuffer1D<float, Stride1D.Dense> WeightsT, MemoryBuffer1D<float, Stride1D.Dense> Bias, int Inputs, int Outputs)[] _layers;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _codebooksT;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _remap;
+    private readonly MemoryBuffer1D<long, Stride1D.Dense> _offsets;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _items;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _scores;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _accumulator;
+    private readonly MemoryBuffer1D<ulong, Stride1D.Dense> _candidates;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _activationA;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _activationB;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _codes;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _counts;
+    private readonly int _remapLength;
+    private readonly int _candidateCapacity;
+    private readonly int _maxWidth;
+
+    private readonly Action<Index2D, ArrayView<int>, ArrayView<int>, int, ArrayView<float>, int, ArrayView<float>> _meanEmbedding;
+    private readonly Action<Index2D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>> _dense;
+    private readonly Action<Index2D, ArrayView<float>, int, int, int, ArrayView<float>, ArrayView<int>, int, ArrayView<int>> _codesKernel;
+    private readonly Action<KernelConfig, ArrayView<int>, int, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> _accumulate;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> _exclude;
+    private readonly Action<KernelConfig, ArrayView<int>, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, int, ArrayView<ulong>, int, int,
+        ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>> _select;
+
+    /// <summary>Uploads <paramref name="index"/> to <paramref name="device"/> and loads the kernels.</summary>
+    /// <param name="index">The index to serve; must outlive this searcher.</param>
+    /// <param name="device">The accelerator.</param>
+    /// <param name="maxBatch">Queries per device pass (device memory is about maxBatch × n_items × 4 bytes plus candidates).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxBatch"/> is not positive.</exception>
+    public GpuSearcher(SparCodeIndex index, GpuDevice device, int maxBatch = 256)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
+        _index = index;
+        _device = device;
+        _cpu = index.CreateSearcher();
+        MaxBatch = maxBatch;
+        var dims = index.Dimensions;
+        var file = index.File;
+        var accelerator = device.Accelerator;
+
+        _embedding = Upload(file.ItemEmbedding.ToArray());
+        int width = dims.EmbeddingDim;
+        _maxWidth = width;
+        _layers = new (MemoryBuffer1D<float, Stride1D.Dense>, MemoryBuffer1D<float, Stride1D.Dense>, int, int)[dims.TowerLayers + 1];
+        for (int l = 0; l <= dims.TowerLayers; l++)
+        {
+            bool head = l == dims.TowerLayers;
+            int outputs = head ? dims.UserTokens * dims.TokenDim : file.TowerOutputs(l);
+            var weights = head ? file.HeadWeight : file.TowerWeight(l);
+            var bias = head ? file.HeadBias : file.TowerBias(l);
+            _layers[l] = (Upload(DenseKernels.Transpose(weights.Span, outputs, width)), Upload(bias.ToArray()), width, outputs);
+            width = outputs;
+            _maxWidth = Math.Max(_maxWidth, width);
+        }
+        int sub = dims.SubvectorDim;
+        int bookFloats = dims.CodebookSize * sub;
+        _codebooksT = Upload([.. Enumerable.Range(0, dims.Subspaces)
+            .SelectMany(m => DenseKernels.Transpose(file.Codebooks.Span.Slice(m * bookFloats, bookFloats), dims.CodebookSize, sub))]);
+        // An empty view tells the codes kernel there is no remap (buffers themselves are never empty).
+        _remap = Upload(file.HasCodeRemap ? file.CodeRemap.ToArray() : []);
+        _remapLength = file.HasCodeRemap ? dims.CodeCount : 0;
+        var offsets = file.PostingOffsets.ToArray();
+        _offsets = Upload(offsets);
+        _items = Upload(file.PostingItems.ToArray());
+        _scores = Upload(file.PostingScores.ToArray());
+        long longest = 0;
+        for (int c = 0; c < dims.CodeCount; c++)
+        {
+            longest = Math.Max(longest, offsets[c + 1] - offsets[c]);
+        }
+        _candidateCapacity = (int)Math.Max(1, longest * dims.UserTokens);
+        _accumulator = Allocate<float>((long)maxBatch * dims.ItemCount);
+        _accumulator.MemSetToZero();
+        _candidates = Allocate<ulong>((long)maxBatch * _candidateCapacity);
+        _activationA = Allocate<float>((long)maxBatch * _maxWidth);
+        _activationB = Allocate<float>((long)maxBatch * _maxWidth);
+        _codes = Allocate<int>((long)maxBatch * dims.UserTokens);
+        _counts = Allocate<int>(maxBatch);
+
+        _meanEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<int>, ArrayView<int>, int, ArrayView<float>, int, ArrayView<float>>(SearchKernels.MeanEmbedding);
+        _dense = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>(SearchKernels.Dense);
+        _codesKernel = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, int, int, ArrayView<float>, ArrayView<int>, int, ArrayView<int>>(SearchKernels.Codes);
+        _accumulate = accelerator.LoadStreamKernel<ArrayView<int>, int, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(SearchKernels.AccumulateToken);
+        _exclude = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(SearchKernels.Exclude);
+        _select = accelerator.LoadStreamKernel<ArrayView<int>, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, int, ArrayView<ulong>, int, int,
+            ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>>(SearchKernels.CollectAndSelect);
+    }
+
+    /// <summary>Queries per device pass.</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>The device.</summary>
+    public GpuDevice Device => _device;
+
+    /// <summary>
+    /// Computes the K_u codes of each history on the device (batched code lookup, query tower included).
+    /// </summary>
+    /// <param name="histories">All histories concatenated (external ids, oldest first).</param>
+    /// <param name="offsets">Query count + 1 offsets into <paramref name="histories"/>.</param>
+    /// <param name="codes">Receives query count × K_u codes.</param>
+    /// <param name="unknownItems">What to do with unknown ids.</param>
+    /// <exception cref="ArgumentException">Shapes disagree or a history has no known item.</exception>
+    /// <exception cref="UnknownItemException">An id is unknown and <see cref="UnknownItemPolicy.Error"/> is in force.</exception>
+    public void Encode(ReadOnlySpan<long> histories, ReadOnlySpan<int> offsets, Span<int> codes, UnknownItemPolicy unknownItems = UnknownItemPolicy.Error)
+    {
+        int tokens = _index.Dimensions.UserTokens;
+        int queries = CheckBatch(histories, offsets);
+        if (codes.Length < (long)queries * tokens)
+        {
+            throw new ArgumentException($"codes holds {codes.Length}; {queries} queries × K_u = {tokens} need {(long)queries * tokens}.", nameof(codes));
+        }
+        for (int first = 0; first < queries; first += MaxBatch)
+        {
+            int count = Math.Min(MaxBatch, queries - first);
+            var batch = Resolve(histories, offsets, first, count, unknownItems, excludeHistory: false, out _);
+            RunTower(batch, count);
+            _codes.View.AsContiguous().SubView(0, (long)count * tokens).CopyToCPU(codes.Slice(first * tokens, count * tokens));
+        }
+    }
+
+    /// <summary>
+    /// Searches many histories; row q of <paramref name="ids"/> and <paramref name="scores"/> (k columns)
+    /// receives query q's results, padded with id -1 and score -∞; <paramref name="counts"/> receives each count.
+    /// </summary>
+    /// <param name="histories">All histories concatenated (external ids, oldest first).</param>
+    /// <param name="offsets">Query count + 1 offsets into <paramref name="histories"/>.</param>
+    /// <param name="k">Results per query, 1..n_items.</param>
+    /// <param name="ids">Receives query count × k ids.</param>
+    /// <param name="scores">Receives query count × k scores.</param>
+    /// <param name="counts">Receives query count result counts.</param>
+    /// <param name="options">Search options (defaults if null).</param>
+    /// <exception cref="ArgumentException">Shapes disagree or a history has no known item.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not in 1..n_items.</exception>
+    /// <exception cref="UnknownItemException">An id is unknown and <see cref="UnknownItemPolicy.Error"/> is in force.</exception>
+    public void SearchBatch(ReadOnlySpan<long> histories, ReadOnlySpan<int> offsets, int k, Span<long> ids, Span<float> scores, Span<int> counts,
+        SearchOptions? options = null)
+    {
+        options ??= SearchOptions.Default;
+        var dims = _index.Dimensions;
+        if (k < 1 || k > dims.ItemCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in 1..{dims.ItemCount} (the catalogue size).");
+        }
+        int queries = CheckBatch(histories, offsets);
+        if (ids.Length < (long)queries * k || scores.Length < (long)queries * k || counts.Length < queries)
+        {
+            throw new ArgumentException($"For {queries} queries × k = {k} the batch needs {(long)queries * k} ids and scores and {queries} counts; got {ids.Length}, {scores.Length}, {counts.Length}.");
+        }
+        using var gathered = Allocate<ulong>((long)MaxBatch * k);
+        using var results = Allocate<ulong>((long)MaxBatch * k);
+        var keys = new ulong[(long)MaxBatch * k];
+        var external = _index.File.ExternalItemIds.Span;
+        for (int first = 0; first < queries; first += MaxBatch)
+        {
+            int count = Math.Min(MaxBatch, queries - first);
+            var batch = Resolve(histories, offsets, first, count, options.UnknownItems, options.ExcludeHistory, out var exclusions);
+            RunTower(batch, count);
+            var accelerator = _device.Accelerator;
+            var perQuery = new KernelConfig(count, _device.GroupSize);
+            for (int token = 0; token < dims.UserTokens; token++)
+            {
+                _accumulate(perQuery, _codes.View, dims.UserTokens, token, _offsets.View, _items.View, _scores.View, _accumulator.View, dims.ItemCount);
+            }
+            if (exclusions.Owners.Length > 0)
+            {
+                using var owners = Upload(exclusions.Owners, track: false);
+                using var excluded = Upload(exclusions.Items, track: false);
+                _exclude(exclusions.Owners.Length, owners.View, excluded.View, _accumulator.View, dims.ItemCount);
+                accelerator.Synchronize();
+            }
+            _select(perQuery, _codes.View, dims.UserTokens, _offsets.View, _items.View, _accumulator.View, dims.ItemCount, _candidates.View,
+                _candidateCapacity, k, gathered.View, results.View, _counts.View);
+            accelerator.Synchronize();
+            var rowCounts = _counts.View.SubView(0, count).GetAsArray1D();
+            results.View.AsContiguous().SubView(0, (long)count * k).CopyToCPU(keys.AsSpan(0, count * k));
+            for (int q = 0; q < count; q++)
+            {
+                int row = first + q;
+                var rowIds = ids.Slice(row * k, k);
+                var rowScores = scores.Slice(row * k, k);
+                int n = rowCounts[q];
+                for (int i = 0; i < n; i++)
+                {
+                    ulong key = keys[(long)q * k + i];
+                    rowIds[i] = external[(int)~(uint)key];
+                    rowScores[i] = BitConverter.Int32BitsToSingle((int)(key >> 32));
+                }
+                if (n < k && options.FillToK)
+                {
+                    n = _cpu.Search(histories[offsets[row]..offsets[row + 1]], k, rowIds, rowScores, options);
+                }
+                rowIds[n..].Fill(-1);
+                rowScores[n..].Fill(float.NegativeInfinity);
+                counts[row] = n;
+            }
+        }
+    }
+
+    /// <summary>Uploads the batch's internal history ids and runs mean → MLP → heads → codes into <see cref="_codes"/>.</summary>
+    private void RunTower((int[] Items, int[] Offsets) batch, int count)
+    {
+        var dims = _index.Dimensions;
+        using var items = Upload(batch.Items.Length == 0 ? [0] : batch.Items, track: false);
+        using var offsets = Upload(batch.Offsets, track: false);
+        _meanEmbedding(new Index2D(count, dims.EmbeddingDim), items.View, offsets.View, dims.HistoryLength, _embedding.View, dims.EmbeddingDim, _activationA.View);
+        var input = _activationA;
+        var output = _activationB;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            var (weightsT, bias, inputs, outputs) = _layers[l];
+            bool relu = l < _layers.Length - 2;
+            _dense(new Index2D(count, outputs), input.View, inputs, weightsT.View, bias.View, outputs, relu ? 1 : 0, output.View);
+            (input, output) = (output, input);
+        }
+        _codesKernel(new Index2D(count, dims.UserTokens), input.View, dims.TokenDim, dims.Subspaces, dims.CodebookSize, _codebooksT.View, _remap.View.AsContiguous().SubView(0, _remapLength),
+            dims.UserTokens, _codes.View);
+        _device.Accelerator.Synchronize();
+    }
+
+    /// <summary>Maps external ids to internal ones on the host (the same rules as the CPU searcher).</summary>
+    private (int[] Items, int[] Offsets) Resolve(ReadOnlySpan<long> histories, ReadOnlySpan<int> offsets, int first, int count, UnknownItemPolicy policy,
+        bool excludeHistory, out (int[] Owners, int[] Items) exclusions)
+    {
+        var map = _index.File.ItemIds;
+        var items = new List<int>();
+        var batchOffsets = new int[count + 1];
+        var owners = new List<int>();
+        for (int q = 0; q < count; q++)
+        {
+            var history = histories[offsets[first + q]..offsets[first + q + 1]];
+            int known = 0;
+            for (int i = 0; i < history.Length; i++)
+            {
+                if (map.TryGetInternal(history[i], out int item))
+                {
+                    items.Add(item);
+                    known++;
+                }
+                else if (policy == UnknownItemPolicy.Error)
+                {
+                    throw new UnknownItemException(history[i], i);
+                }
+            }
+            if (known == 0)
+            {
+                throw new ArgumentException($"Query {first + q}: none of its {history.Length} history item ids is in the index; a query needs at least one known item.", nameof(histories));
+            }
+            batchOffsets[q + 1] = items.Count;
+            if (excludeHistory)
+            {
+                owners.AddRange(Enumerable.Repeat(q, known));
+            }
+        }
+        exclusions = excludeHistory ? ([.. owners], [.. items]) : ([], []);
+        return ([.. items], batchOffsets);
+    }
+
+    private static int CheckBatch(ReadOnlySpan<long> histories, ReadOnlySpan<int> offsets)
+    {
+        if (offsets.Length < 1 || offsets[0] != 0)
+        {
+            throw new ArgumentException("History offsets must start at 0 and have query count + 1 entries.", nameof(offsets));
+        }
+        for (int q = 0; q + 1 < offsets.Length; q++)
+        {
+            if (offsets[q + 1] < offsets[q] || offsets[q + 1] > histories.Length)
+            {
+                throw new ArgumentException($"History offsets must rise to at most {histories.Length}; offsets[{q}] = {offsets[q]}, offsets[{q + 1}] = {offsets[q + 1]}.", nameof(offsets));
+            }
+        }
+        return offsets.Length - 1;
+    }
+
+    private MemoryBuffer1D<T, Stride1D.Dense> Upload<T>(T[] data, bool track = true) where T : unmanaged
+    {
+        var buffer = _device.Accelerator.Allocate1D(data.Length == 0 ? new T[1] : data);
+        if (track)
+        {
+            _buffers.Add(buffer);
+        }
+        return buffer;
+    }
+
+    private MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length) where T : unmanaged
+    {
+        var buffer = _device.Accelerator.Allocate1D<T>(Math.Max(1, length));
+        _buffers.Add(buffer);
+        return buffer;
+    }
+
+    /// <summary>Frees the device buffers.</summary>
+    public void Dispose()
+    {
+        foreach (var buffer in _buffers)
+        {
+            buffer.Dispose();
+        }
+        _buffers.Clear();
+    }
+}

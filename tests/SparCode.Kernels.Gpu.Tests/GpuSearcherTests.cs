@@ -1,0 +1,145 @@
+using SparCode.Engine;
+using SparCode.Format;
+using SparCode.Synthetic;
+
+namespace SparCode.Kernels.Gpu.Tests;
+
+/// <summary>One accelerator for the whole collection: creating ILGPU contexts is slow.</summary>
+public sealed class DeviceFixture : IDisposable
+{
+    // Tests always use the CPU accelerator so that results do not depend on the machine.
+    public GpuDevice Device { get; } = GpuDevice.Create(allowCuda: false);
+
+    public void Dispose() => Device.Dispose();
+}
+
+[CollectionDefinition("device")]
+public sealed class DeviceCollection : ICollectionFixture<DeviceFixture>;
+
+[Collection("device")]
+public sealed class GpuSearcherTests(DeviceFixture fixture) : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("sparcode-gpu-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private SparCodeIndex Open(int seed, int items, int postings, bool remap = false)
+    {
+        var contents = SyntheticIndex.Create(new SyntheticOptions
+        {
+            ItemCount = items,
+            EmbeddingDim = 16,
+            HistoryLength = 5,
+            UserTokens = 3,
+            Subspaces = 2,
+            CodebookSize = 5,
+            TokenDim = 8,
+            HiddenWidths = [24, 20],
+            MeanPostingsPerList = postings,
+            Seed = seed,
+        });
+        if (remap)
+        {
+            contents = new IndexContents
+            {
+                Dimensions = contents.Dimensions,
+                ItemEmbedding = contents.ItemEmbedding,
+                Tower = contents.Tower,
+                Heads = contents.Heads,
+                Codebooks = contents.Codebooks,
+                PostingOffsets = contents.PostingOffsets,
+                PostingItems = contents.PostingItems,
+                PostingScores = contents.PostingScores,
+                ItemIds = contents.ItemIds,
+                FallbackOrder = contents.FallbackOrder,
+                CodeRemap = [.. Enumerable.Range(0, contents.Dimensions.CodeCount).Select(c => c & ~1)],
+            };
+        }
+        string path = Path.Combine(_folder, $"{seed}-{items}-{remap}.sci");
+        IndexWriter.Write(path, contents);
+        return SparCodeIndex.Open(path);
+    }
+
+    private static (long[] Flat, int[] Offsets) Batch(long[][] histories)
+    {
+        var offsets = new int[histories.Length + 1];
+        for (int q = 0; q < histories.Length; q++)
+        {
+            offsets[q + 1] = offsets[q] + histories[q].Length;
+        }
+        return ([.. histories.SelectMany(h => h)], offsets);
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(33, true)]
+    public void Batched_code_lookup_equals_the_cpu_engine(int queries, bool remap)
+    {
+        using var index = Open(1, 300, 40, remap);
+        using var gpu = new GpuSearcher(index, fixture.Device, maxBatch: 16);
+        var histories = SyntheticIndex.Histories(300, queries, 9, 2);
+        var (flat, offsets) = Batch(histories);
+        var codes = new int[queries * index.Dimensions.UserTokens];
+        gpu.Encode(flat, offsets, codes);
+        var cpu = index.CreateSearcher();
+        var expected = new int[index.Dimensions.UserTokens];
+        for (int q = 0; q < queries; q++)
+        {
+            cpu.Encode(histories[q], expected);
+            Assert.Equal(expected, codes.AsSpan(q * expected.Length, expected.Length).ToArray());
+        }
+    }
+
+    [Theory]
+    [InlineData(300, 40, 1, 7)]
+    [InlineData(300, 40, 33, 1)]
+    [InlineData(500, 150, 33, 50)]
+    [InlineData(1000, 5, 17, 20)] // short lists: most rows are completed by the fill
+    public void Batched_search_equals_the_cpu_engine(int items, int postings, int queries, int k)
+    {
+        using var index = Open(3, items, postings);
+        using var gpu = new GpuSearcher(index, fixture.Device, maxBatch: 16);
+        var histories = SyntheticIndex.Histories(items, queries, 12, 4);
+        var (flat, offsets) = Batch(histories);
+        foreach (var options in new[] { SearchOptions.Default, new SearchOptions { FillToK = false }, new SearchOptions { ExcludeHistory = false } })
+        {
+            var ids = new long[queries * k];
+            var scores = new float[queries * k];
+            var counts = new int[queries];
+            gpu.SearchBatch(flat, offsets, k, ids, scores, counts, options);
+            var expectedIds = new long[queries * k];
+            var expectedScores = new float[queries * k];
+            var expectedCounts = new int[queries];
+            index.SearchBatch(flat, offsets, k, expectedIds, expectedScores, expectedCounts, options);
+            Assert.Equal(expectedCounts, counts);
+            Assert.Equal(expectedIds, ids);
+            Assert.Equal(expectedScores, scores);
+        }
+    }
+
+    [Fact]
+    public void Repeated_searches_leave_the_device_accumulator_clean()
+    {
+        using var index = Open(5, 300, 60);
+        using var gpu = new GpuSearcher(index, fixture.Device, maxBatch: 8);
+        var (flat, offsets) = Batch(SyntheticIndex.Histories(300, 8, 6, 6));
+        var first = new long[8 * 10];
+        var second = new long[8 * 10];
+        gpu.SearchBatch(flat, offsets, 10, first, new float[80], new int[8]);
+        gpu.SearchBatch(flat, offsets, 10, second, new float[80], new int[8]);
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public void Bad_batches_get_clear_errors()
+    {
+        using var index = Open(1, 300, 40);
+        using var gpu = new GpuSearcher(index, fixture.Device, maxBatch: 4);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => gpu.SearchBatch([1], [0, 1], 0, new long[1], new float[1], new int[1]));
+        Assert.Contains("1..300", e.Message);
+        var unknown = Assert.Throws<UnknownItemException>(() => gpu.SearchBatch([1, 4000], [0, 2], 5, new long[5], new float[5], new int[1]));
+        Assert.Equal(4000, unknown.ItemId);
+        var offsets = Assert.Throws<ArgumentException>(() => gpu.SearchBatch([1], [0, 2], 5, new long[5], new float[5], new int[1]));
+        Assert.Contains("offsets[1] = 2", offsets.Message);
+    }
+}
