@@ -1,0 +1,203 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace SparCode.Kernels.Gpu;
+
+/// <summary>
+/// Evaluates the interaction MLP <c>f([z; v])</c> for many (token, item) pairs on an accelerator:
+/// the per-token part <c>W_u·z</c> and the per-item part <c>W_v·v + b₁</c> are computed once each
+/// (first-layer decomposition), pairs are formed on the device, and the remaining layers run as
+/// tiled GEMMs with fused bias and ReLU. Two uses: scoring every code × every item when building an
+/// index, and re-scoring candidates with unquantized tokens (refine).
+/// </summary>
+/// <remarks>Kernels and weight buffers are created once in the constructor. Not thread-safe.</remarks>
+public sealed class GpuInteractionScorer : IDisposable
+{
+    private readonly GpuDevice _device;
+    private readonly InteractionMlp _mlp;
+    private readonly int _tile;
+    private readonly List<MemoryBuffer1D<float, Stride1D.Dense>> _owned = [];
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _firstUser;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _firstItem;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _firstBias;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _noBias;
+    private readonly (MemoryBuffer1D<float, Stride1D.Dense> Weights, MemoryBuffer1D<float, Stride1D.Dense> Bias, int Width)[] _layers;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> _gemm;
+    private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, ArrayView<float>> _pairs;
+    private readonly int _maxWidth;
+
+    /// <summary>Uploads the MLP and loads the kernels.</summary>
+    /// <param name="device">The accelerator.</param>
+    /// <param name="mlp">The interaction MLP.</param>
+    /// <param name="maxPairs">Pairs per device pass; scratch is about maxPairs × widest layer × 8 bytes.</param>
+    /// <exception cref="ArgumentException">The MLP's shapes are inconsistent.</exception>
+    public GpuInteractionScorer(GpuDevice device, InteractionMlp mlp, int maxPairs = 1 << 16)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(mlp);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPairs);
+        if (mlp.Problem() is { } problem)
+        {
+            throw new ArgumentException($"Invalid interaction MLP: {problem}", nameof(mlp));
+        }
+        _device = device;
+        _mlp = mlp;
+        MaxPairs = maxPairs;
+        _tile = Math.Min(InteractionKernels.MaxTile, (int)Math.Sqrt(device.Accelerator.MaxNumThreadsPerGroup));
+        _firstUser = Upload(mlp.FirstUser);
+        _firstItem = Upload(mlp.FirstItem);
+        _firstBias = Upload(mlp.FirstBias);
+        _noBias = Upload([0f]);
+        _maxWidth = mlp.FirstWidth;
+        _layers = new (MemoryBuffer1D<float, Stride1D.Dense>, MemoryBuffer1D<float, Stride1D.Dense>, int)[mlp.Hidden.Count + 1];
+        for (int l = 0; l < mlp.Hidden.Count; l++)
+        {
+            _layers[l] = (Upload(mlp.Hidden[l].Weights), Upload(mlp.Hidden[l].Bias), mlp.Hidden[l].Bias.Length);
+            _maxWidth = Math.Max(_maxWidth, mlp.Hidden[l].Bias.Length);
+        }
+        _layers[^1] = (Upload(mlp.Output), Upload([mlp.OutputBias]), 1);
+        _gemm = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(InteractionKernels.GemmBiasAct);
+        _pairs = device.Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, ArrayView<float>>(InteractionKernels.PairFirstLayer);
+    }
+
+    /// <summary>Pairs per device pass.</summary>
+    public int MaxPairs { get; }
+
+    /// <summary>
+    /// Scores every token against every item: <c>scores[t · n + i] = f([tokens_t; items_i])</c>, in blocks
+    /// of whole tokens; <paramref name="onBlock"/> receives (first token, token count, their scores)
+    /// for each block, so a caller can threshold each code's row without holding all of them.
+    /// </summary>
+    /// <param name="tokens">Row-major tokens × TokenDim (e.g. the quantized token ẑ of every code).</param>
+    /// <param name="items">Row-major items × ItemDim.</param>
+    /// <param name="onBlock">Receives each block's scores, row-major token × item.</param>
+    /// <exception cref="ArgumentException">A matrix is not a whole number of rows, or one item row does not fit in a pass.</exception>
+    public void ScoreAll(ReadOnlySpan<float> tokens, ReadOnlySpan<float> items, Action<int, int, ReadOnlySpan<float>> onBlock)
+    {
+        ArgumentNullException.ThrowIfNull(onBlock);
+        int tokenCount = Rows(tokens, _mlp.TokenDim, nameof(tokens));
+        int itemCount = Rows(items, _mlp.ItemDim, nameof(items));
+        if (itemCount > MaxPairs)
+        {
+            throw new ArgumentException($"{itemCount} items exceed the {MaxPairs} pairs of one pass; create the scorer with a larger maxPairs.", nameof(items));
+        }
+        using var u = FirstLayer(tokens, tokenCount, _firstUser, _mlp.TokenDim, _noBias);
+        using var v = FirstLayer(items, itemCount, _firstItem, _mlp.ItemDim, _firstBias);
+        int tokensPerPass = Math.Max(1, MaxPairs / Math.Max(1, itemCount));
+        var host = new float[(long)tokensPerPass * itemCount];
+        for (int first = 0; first < tokenCount; first += tokensPerPass)
+        {
+            int count = Math.Min(tokensPerPass, tokenCount - first);
+            int pairs = count * itemCount;
+            using var scores = Run(u, v, default, default, first, itemCount, pairs);
+            scores.View.AsContiguous().SubView(0, pairs).CopyToCPU(host.AsSpan(0, pairs));
+            onBlock(first, count, host.AsSpan(0, pairs));
+        }
+    }
+
+    /// <summary>
+    /// Scores listed pairs: <c>scores[p] = f([tokens_{a[p]}; items_{b[p]}])</c> — e.g. the refine stage,
+    /// where each query's unquantized tokens meet its candidate items.
+    /// </summary>
+    /// <param name="tokens">Row-major tokens × TokenDim.</param>
+    /// <param name="items">Row-major items × ItemDim.</param>
+    /// <param name="tokenOfPair">Token row of each pair.</param>
+    /// <param name="itemOfPair">Item row of each pair.</param>
+    /// <param name="scores">Receives one score per pair.</param>
+    /// <exception cref="ArgumentException">Shapes disagree or a pair index is out of range.</exception>
+    public void ScorePairs(ReadOnlySpan<float> tokens, ReadOnlySpan<float> items, ReadOnlySpan<int> tokenOfPair, ReadOnlySpan<int> itemOfPair, Span<float> scores)
+    {
+        int tokenCount = Rows(tokens, _mlp.TokenDim, nameof(tokens));
+        int itemCount = Rows(items, _mlp.ItemDim, nameof(items));
+        if (tokenOfPair.Length != itemOfPair.Length || scores.Length < tokenOfPair.Length)
+        {
+            throw new ArgumentException($"{tokenOfPair.Length} token indices, {itemOfPair.Length} item indices and {scores.Length} scores: expected equal counts.");
+        }
+        for (int p = 0; p < tokenOfPair.Length; p++)
+        {
+            if ((uint)tokenOfPair[p] >= (uint)tokenCount || (uint)itemOfPair[p] >= (uint)itemCount)
+            {
+                throw new ArgumentException($"Pair {p} is ({tokenOfPair[p]}, {itemOfPair[p]}); expected token < {tokenCount} and item < {itemCount}.");
+            }
+        }
+        using var u = FirstLayer(tokens, tokenCount, _firstUser, _mlp.TokenDim, _noBias);
+        using var v = FirstLayer(items, itemCount, _firstItem, _mlp.ItemDim, _firstBias);
+        for (int first = 0; first < tokenOfPair.Length; first += MaxPairs)
+        {
+            int pairs = Math.Min(MaxPairs, tokenOfPair.Length - first);
+            using var a = _device.Accelerator.Allocate1D(tokenOfPair.Slice(first, pairs).ToArray());
+            using var b = _device.Accelerator.Allocate1D(itemOfPair.Slice(first, pairs).ToArray());
+            using var result = Run(u, v, a.View, b.View, 0, 1, pairs);
+            result.View.AsContiguous().SubView(0, pairs).CopyToCPU(scores.Slice(first, pairs));
+        }
+    }
+
+    /// <summary>Rows × H₁ first-layer partial: W·x (+ bias) for every row, as one GEMM.</summary>
+    private MemoryBuffer1D<float, Stride1D.Dense> FirstLayer(ReadOnlySpan<float> rows, int count, MemoryBuffer1D<float, Stride1D.Dense> weights, int depth,
+        MemoryBuffer1D<float, Stride1D.Dense> bias)
+    {
+        using var input = _device.Accelerator.Allocate1D(rows.ToArray());
+        var output = _device.Accelerator.Allocate1D<float>((long)count * _mlp.FirstWidth);
+        Gemm(input.View, weights.View, bias == _noBias ? default : bias.View, output.View, count, _mlp.FirstWidth, depth, relu: false);
+        return output;
+    }
+
+    /// <summary>Pair layer, then every hidden layer and the output layer as GEMMs; returns one score per pair.</summary>
+    private MemoryBuffer1D<float, Stride1D.Dense> Run(MemoryBuffer1D<float, Stride1D.Dense> u, MemoryBuffer1D<float, Stride1D.Dense> v,
+        ArrayView<int> pairA, ArrayView<int> pairB, int aStart, int bCount, int pairs)
+    {
+        var accelerator = _device.Accelerator;
+        var h = accelerator.Allocate1D<float>((long)pairs * _maxWidth);
+        var next = accelerator.Allocate1D<float>((long)pairs * _maxWidth);
+        try
+        {
+            _pairs(new Index2D(pairs, _mlp.FirstWidth), u.View, v.View, pairA, pairB, aStart, bCount, _mlp.FirstWidth, h.View);
+            int width = _mlp.FirstWidth;
+            for (int l = 0; l < _layers.Length; l++)
+            {
+                var (weights, bias, outputs) = _layers[l];
+                Gemm(h.View, weights.View, bias.View, next.View, pairs, outputs, width, relu: l < _layers.Length - 1);
+                (h, next) = (next, h);
+                width = outputs;
+            }
+            accelerator.Synchronize();
+            return h;
+        }
+        finally
+        {
+            next.Dispose();
+        }
+    }
+
+    private void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c, int rows, int columns, int depth, bool relu)
+    {
+        var grid = new Index2D((columns + _tile - 1) / _tile, (rows + _tile - 1) / _tile);
+        _gemm(new KernelConfig(grid, new Index2D(_tile, _tile)), a, b, bias, c, rows, columns, depth, _tile, relu ? 1 : 0);
+    }
+
+    private static int Rows(ReadOnlySpan<float> matrix, int columns, string name)
+    {
+        if (matrix.IsEmpty || matrix.Length % columns != 0)
+        {
+            throw new ArgumentException($"{name} has {matrix.Length} floats; expected a positive multiple of {columns}.", name);
+        }
+        return matrix.Length / columns;
+    }
+
+    private MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] data)
+    {
+        var buffer = _device.Accelerator.Allocate1D(data);
+        _owned.Add(buffer);
+        return buffer;
+    }
+
+    /// <summary>Frees the weight buffers.</summary>
+    public void Dispose()
+    {
+        foreach (var buffer in _owned)
+        {
+            buffer.Dispose();
+        }
+        _owned.Clear();
+    }
+}

@@ -1,0 +1,79 @@
+namespace SparCode.Kernels.Gpu.Tests;
+
+[Collection("device")]
+public sealed class GpuInteractionScorerTests(DeviceFixture fixture)
+{
+    private static float[] Random(Random random, int count, float scale) =>
+        [.. Enumerable.Range(0, count).Select(_ => (random.NextSingle() * 2f - 1f) * scale)];
+
+    private static InteractionMlp Mlp(int seed, int tokenDim, int itemDim, int[] widths)
+    {
+        var random = new Random(seed);
+        var hidden = new List<(float[], float[])>();
+        for (int l = 1; l < widths.Length; l++)
+        {
+            hidden.Add((Random(random, widths[l] * widths[l - 1], 1f / MathF.Sqrt(widths[l - 1])), Random(random, widths[l], 0.1f)));
+        }
+        return new InteractionMlp(tokenDim, itemDim, Random(random, widths[0] * tokenDim, 0.5f), Random(random, widths[0] * itemDim, 0.5f),
+            Random(random, widths[0], 0.1f), hidden, Random(random, widths[^1], 0.5f), 0.05f);
+    }
+
+    private static void Close(float expected, float actual, string where) =>
+        Assert.True(Math.Abs(actual - expected) <= 1e-4 * Math.Max(1, Math.Abs(expected)), $"{where}: {actual} vs {expected}");
+
+    [Theory]
+    [InlineData(1, 1, 8, 12, new[] { 16, 8 })]
+    [InlineData(33, 7, 5, 9, new[] { 17, 33, 4 })]
+    [InlineData(3, 130, 6, 6, new[] { 20 })]
+    public void Score_all_equals_the_reference_mlp(int tokenCount, int itemCount, int tokenDim, int itemDim, int[] widths)
+    {
+        var mlp = Mlp(tokenCount, tokenDim, itemDim, widths);
+        var random = new Random(9);
+        var tokens = Random(random, tokenCount * tokenDim, 1f);
+        var items = Random(random, itemCount * itemDim, 1f);
+        using var scorer = new GpuInteractionScorer(fixture.Device, mlp, maxPairs: 2 * itemCount + 1);
+        var seen = new bool[tokenCount];
+        scorer.ScoreAll(tokens, items, (first, count, scores) =>
+        {
+            for (int t = 0; t < count; t++)
+            {
+                seen[first + t] = true;
+                for (int i = 0; i < itemCount; i++)
+                {
+                    float expected = mlp.ScoreReference(tokens.AsSpan((first + t) * tokenDim, tokenDim), items.AsSpan(i * itemDim, itemDim));
+                    Close(expected, scores[t * itemCount + i], $"token {first + t} item {i}");
+                }
+            }
+        });
+        Assert.All(seen, Assert.True);
+    }
+
+    [Fact]
+    public void Score_pairs_equals_the_reference_mlp_across_passes()
+    {
+        const int tokenDim = 6, itemDim = 10;
+        var mlp = Mlp(4, tokenDim, itemDim, [12, 12, 12]);
+        var random = new Random(10);
+        var tokens = Random(random, 8 * tokenDim, 1f);
+        var items = Random(random, 40 * itemDim, 1f);
+        var a = Enumerable.Range(0, 4097).Select(_ => random.Next(8)).ToArray();
+        var b = Enumerable.Range(0, 4097).Select(_ => random.Next(40)).ToArray();
+        var scores = new float[a.Length];
+        using var scorer = new GpuInteractionScorer(fixture.Device, mlp, maxPairs: 1000);
+        scorer.ScorePairs(tokens, items, a, b, scores);
+        for (int p = 0; p < a.Length; p++)
+        {
+            Close(mlp.ScoreReference(tokens.AsSpan(a[p] * tokenDim, tokenDim), items.AsSpan(b[p] * itemDim, itemDim)), scores[p], $"pair {p}");
+        }
+    }
+
+    [Fact]
+    public void Bad_shapes_are_rejected()
+    {
+        var mlp = Mlp(1, 4, 4, [8]);
+        Assert.Throws<ArgumentException>(() => new GpuInteractionScorer(fixture.Device, mlp with { Output = new float[3] }));
+        using var scorer = new GpuInteractionScorer(fixture.Device, mlp);
+        var e = Assert.Throws<ArgumentException>(() => scorer.ScorePairs(new float[8], new float[8], [0, 2], [0, 0], new float[2]));
+        Assert.Contains("Pair 1 is (2, 0)", e.Message);
+    }
+}
