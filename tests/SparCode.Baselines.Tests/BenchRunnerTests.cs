@@ -1,0 +1,66 @@
+using SparCode.Bench;
+
+namespace SparCode.Baselines.Tests;
+
+public sealed class BenchRunnerTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("sparcode-bench-").FullName;
+
+    [Fact]
+    public void SmallEndToEndRunScoresEverySystemAndWritesReports()
+    {
+        var options = new BenchOptions
+        {
+            Items = 3000,
+            Queries = 24,
+            Rounds = 3,
+            Warmup = 2,
+            PostingsPerList = 300,
+            Ef = [50, 200],
+            Threads = 2,
+            Block = 4,
+            WorkFolder = _folder,
+        };
+        var result = BenchRunner.Run(options, "test", _ => { });
+        Assert.Equal(["SparCode CPU", "SparCode CPU ×2 threads", "Two-tower exact", "Two-tower exact, 4 queries/pass", "Two-tower HNSW ef=50", "Two-tower HNSW ef=200"],
+            result.Systems.Select(s => s.Name));
+        // The engine is exact over its posting lists, and the scans are exhaustive: their answers must equal the references.
+        foreach (var exact in result.Systems.Where(s => s.Ef is null))
+        {
+            Assert.Equal(1.0, exact.RecallAtK);
+            Assert.Equal(1.0, exact.HitRateAtK);
+        }
+        Assert.All(result.Systems.Where(s => s.Ef is not null), s => Assert.InRange(s.RecallAtK, 0.5, 1.0));
+        Assert.All(result.Systems, s => Assert.True(s.P50Micros > 0 && s.P99Micros >= s.P50Micros && s.Qps > 0 && s.IndexBytes > 0));
+        Assert.True(result.Systems[0].MeanPostings > 0);
+
+        string png = Path.Combine(_folder, "q.png");
+        BenchReport.QualityPlot(result, png);
+        Assert.True(new FileInfo(png).Length > 1000);
+        Assert.Contains("| Two-tower HNSW ef=200 | 1 |", BenchReport.Markdown(result));
+        Assert.Contains("\"RecallAtK\"", BenchReport.Json([result]));
+        Assert.Contains("| 3,000 | SparCode CPU |", BenchReport.ScalingMarkdown([result, result]));
+    }
+
+    [Fact]
+    public void QualityCountsHitsAgainstTruthAndIgnoresPadding()
+    {
+        long[] truth = [1, 2, 3, 4, 5, -1];
+        long[] ids = [3, 9, 1, 5, -1, -1];
+        var (recall, hitRate) = BenchRunner.Quality(ids, truth, 2, 3);
+        Assert.Equal(3 / 5.0, recall, 9);
+        Assert.Equal(0.5, hitRate, 9);
+    }
+
+    [Fact]
+    public void HistoriesFileIsParsed()
+    {
+        string path = Path.Combine(_folder, "h.txt");
+        File.WriteAllText(path, "# user histories\n1,2,3\n\n4 5\t6\n7\n");
+        var histories = BenchRunner.ReadHistories(path, 2);
+        Assert.Equal(2, histories.Length);
+        Assert.Equal([4L, 5, 6], histories[1]);
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
