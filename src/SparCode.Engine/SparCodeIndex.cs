@@ -155,6 +155,16 @@ public sealed class SparCodeIndex : IDisposable
 
     private SparCodeSearcher Rent() => _pool.TryTake(out var searcher) ? searcher : CreateSearcher();
 
-    /// <summary>Unmaps the file. Searchers of this index must not be used afterwards.</summary>
-    public void Dispose() => File.Dispose();
+    /// <summary>True once <see cref="Dispose"/> has run.</summary>
+    public bool IsDisposed { get; private set; }
+
+    /// <summary>
+    /// Unmaps the file. Searches started afterwards throw <see cref="ObjectDisposedException"/>; a search
+    /// running at that moment reads unmapped memory, so stop searching before disposing.
+    /// </summary>
+    public void Dispose()
+    {
+        IsDisposed = true;
+        File.Dispose();
+    }
 }

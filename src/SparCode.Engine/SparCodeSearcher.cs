@@ -74,9 +74,11 @@ public sealed class SparCodeSearcher
     /// <exception cref="ArgumentException">The history is empty or has no known item, or a destination is shorter than k.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not in 1..n_items.</exception>
     /// <exception cref="UnknownItemException">A history id is unknown and <see cref="UnknownItemPolicy.Error"/> is in force.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
     public int Search(ReadOnlySpan<long> history, ReadOnlySpan<long> exclude, int k, Span<long> ids, Span<float> scores, SearchOptions? options = null)
     {
         options ??= SearchOptions.Default;
+        ObjectDisposedException.ThrowIf(_index.IsDisposed, _index);
         CheckK(k, _index.Dimensions.ItemCount);
         if (ids.Length < k || scores.Length < k)
         {
@@ -205,6 +207,7 @@ public sealed class SparCodeSearcher
     /// <exception cref="UnknownItemException">A history id is unknown and <see cref="UnknownItemPolicy.Error"/> is in force.</exception>
     public void Encode(ReadOnlySpan<long> history, Span<int> codes, UnknownItemPolicy unknownItems = UnknownItemPolicy.Error)
     {
+        ObjectDisposedException.ThrowIf(_index.IsDisposed, _index);
         int tokens = _index.Dimensions.UserTokens;
         if (codes.Length < tokens)
         {

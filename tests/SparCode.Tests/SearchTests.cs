@@ -252,6 +252,16 @@ public sealed class SearchTests : IDisposable
     }
 
     [Fact]
+    public void Searching_a_disposed_index_throws()
+    {
+        var index = Open(1, 300, 4, 40, true, coarseScores: false);
+        var searcher = index.CreateSearcher();
+        index.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => searcher.Search([1], 5, new long[5], new float[5]));
+        Assert.Throws<ObjectDisposedException>(() => searcher.Encode([1], new int[3]));
+    }
+
+    [Fact]
     public void Searching_everything_returns_every_non_excluded_item_once()
     {
         using var index = Open(5, 64, 4, 64, true, coarseScores: false);
