@@ -27,6 +27,12 @@ public sealed record BenchOptions
     /// <summary>Histories file for SparCode (one history per line, ids separated by commas or spaces); null draws synthetic ones.</summary>
     public string? HistoriesPath { get; init; }
 
+    /// <summary>
+    /// Held-out items (one id per line, aligned with the histories and the two-tower users): when given,
+    /// each system's HR@k against them (the usual leave-one-out hit rate) is reported too.
+    /// </summary>
+    public string? HeldOutPath { get; init; }
+
     /// <summary>Mean posting-list length of the synthetic SparCode index.</summary>
     public int PostingsPerList { get; init; } = 10_000;
 
@@ -38,6 +44,9 @@ public sealed record BenchOptions
 
     /// <summary>Embedding size of the synthetic two-tower model.</summary>
     public int TwoTowerDim { get; init; } = 64;
+
+    /// <summary>σ of the log-normal item norm of the synthetic two-tower model (0: all items near unit length).</summary>
+    public float NormSpread { get; init; } = 0.1f;
 
     /// <summary>HNSW expansion_search values; empty skips HNSW.</summary>
     public IReadOnlyList<int> Ef { get; init; } = [16, 32, 64, 128, 256];
@@ -69,6 +78,8 @@ public sealed record BenchOptions
         if (Rounds < 1 || Rounds > Queries) return $"--rounds is {Rounds}; expected 1..queries.";
         if (Warmup < 0) return $"--warmup is {Warmup}; expected ≥ 0.";
         if (Ef.Any(e => e < 1)) return "Every --ef value must be ≥ 1.";
+        if (NormSpread < 0 || !float.IsFinite(NormSpread)) return $"--norm-spread is {NormSpread}; expected ≥ 0.";
+        if (Connectivity < 2 || ExpansionAdd < 1) return $"HNSW M = {Connectivity} and ef_construction = {ExpansionAdd}; expected M ≥ 2 and ef_construction ≥ 1.";
         if (Block < 1 || Block > 64) return $"--block is {Block}; expected 1..64.";
         if (Threads < 1) return $"--threads is {Threads}; expected ≥ 1.";
         if (PostingsPerList < 1 || Tokens < 1 || SparCodeDim < 1 || TwoTowerDim < 1) return "Sizes must be ≥ 1.";

@@ -25,12 +25,13 @@ public static class BenchReport
         text.AppendLine("- Quality is against each model's own exhaustive answer (SparCode: every posting of the query's codes; two-tower: exact scan). " +
             "HR = the exhaustive top-1 is among the results. A blocked scan's latency is its block's time.");
         text.AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"| system | threads | recall@{result.K} | HR@{result.K} (top-1) | p50 µs | p99 µs | QPS | postings/query | index size | memory | build s | build covers |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        bool heldOut = result.Systems.Any(s => s.HeldOutHitRate is not null);
+        text.AppendLine(CultureInfo.InvariantCulture, $"| system | threads |{(heldOut ? $" HR@{result.K} held-out |" : "")} recall@{result.K} | HR@{result.K} (top-1) | p50 µs | p99 µs | QPS | postings/query | index size | memory | build s | build covers |");
+        text.AppendLine(heldOut ? "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|" : "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var s in result.Systems)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {s.Name} | {s.Threads} | {s.RecallAtK:F4} | {s.HitRateAtK:F4} | {s.P50Micros:F0} | {s.P99Micros:F0} | {s.Qps:F0} | {(s.MeanPostings is { } p ? p.ToString("N0", CultureInfo.InvariantCulture) : "")} | {Bytes(s.IndexBytes)} | {Bytes(s.MemoryBytes)} | {s.BuildSeconds:F1} | {s.BuildNote} |");
+                $"| {s.Name} | {s.Threads} |{(heldOut ? $" {s.HeldOutHitRate:F4} |" : "")} {s.RecallAtK:F4} | {s.HitRateAtK:F4} | {s.P50Micros:F0} | {s.P99Micros:F0} | {s.Qps:F0} | {(s.MeanPostings is { } p ? p.ToString("N0", CultureInfo.InvariantCulture) : "")} | {Bytes(s.IndexBytes)} | {Bytes(s.MemoryBytes)} | {s.BuildSeconds:F1} | {s.BuildNote} |");
         }
         return text.ToString();
     }
@@ -66,8 +67,8 @@ public static class BenchReport
         }
         Series(result.Systems.Where(s => s.Model == "SparCode"), "SparCode CPU (vs its own exhaustive)", false);
         Series(result.Systems.Where(s => s.Model != "SparCode" && s.Ef is null), "Two-tower exact", false);
-        Series(result.Systems.Where(s => s.Ef is not null), "Two-tower HNSW (USearch, M=16)", true);
-        plot.Axes.Margins(0.12, 0.08);
+        Series(result.Systems.Where(s => s.Ef is not null), "Two-tower HNSW (USearch)", true);
+        plot.Axes.Margins(0.15, 0.08);
         plot.Title($"Quality vs latency, {result.Items:N0} items, k = {result.K} (load {result.LoadBefore.Split(' ')[0]})");
         plot.XLabel("p50 latency per query, log10(µs)");
         plot.YLabel($"recall@{result.K} vs own model's exhaustive top-{result.K}");
@@ -77,7 +78,7 @@ public static class BenchReport
 
     private static string Short(SystemResult s) => s.Model == "SparCode"
         ? (s.Threads == 1 ? "SparCode 1 thread" : $"SparCode {s.Threads} threads")
-        : s.Name.Replace("Two-tower ", "", StringComparison.Ordinal);
+        : s.Name.Replace("Two-tower ", "", StringComparison.Ordinal).Replace(" queries/pass", "/pass", StringComparison.Ordinal);
 
     /// <summary>Several runs of different catalogue sizes as one markdown table per system.</summary>
     public static string ScalingMarkdown(IReadOnlyList<BenchResult> results)

@@ -16,11 +16,12 @@ namespace SparCode.Bench;
 /// <param name="MemoryBytes">Memory the index needs to serve (mapped file, USearch's own count, matrix).</param>
 /// <param name="BuildSeconds">Time to build the index (see <paramref name="BuildNote"/>).</param>
 /// <param name="BuildNote">What the build time covers.</param>
+/// <param name="HeldOutHitRate">Fraction of queries whose held-out item is among the k results, when held-out items were given.</param>
 public sealed record SystemResult(
     string Name, string Model, int Threads, int? Ef,
     double RecallAtK, double HitRateAtK,
     double P50Micros, double P99Micros, double MeanMicros, double Qps,
-    double? MeanPostings, long IndexBytes, long MemoryBytes, double BuildSeconds, string BuildNote);
+    double? MeanPostings, long IndexBytes, long MemoryBytes, double BuildSeconds, string BuildNote, double? HeldOutHitRate = null);
 
 /// <summary>A whole run: the setting and every system's numbers.</summary>
 /// <param name="Machine">CPU, cores, SIMD, runtime.</param>

@@ -82,8 +82,8 @@ public static class BenchRunner
         else
         {
             log($"Two-tower: generating a synthetic clustered model ({items:N0} items, d = {options.TwoTowerDim}) …");
-            twoTower = SyntheticTwoTower.Create(new SyntheticTwoTowerOptions { ItemCount = items, UserCount = histories.Length, Dimension = options.TwoTowerDim, Seed = options.Seed + 2 });
-            towerSource = $"synthetic clustered: {items} items, d = {options.TwoTowerDim}, √n clusters, seed {options.Seed + 2}";
+            twoTower = SyntheticTwoTower.Create(new SyntheticTwoTowerOptions { ItemCount = items, UserCount = histories.Length, Dimension = options.TwoTowerDim, NormSpread = options.NormSpread, Seed = options.Seed + 2 });
+            towerSource = $"synthetic clustered: {items} items, d = {options.TwoTowerDim}, √n clusters, item norm σ = {options.NormSpread}, seed {options.Seed + 2}";
         }
         int queries = Math.Min(histories.Length, twoTower.Users.Count);
         if (queries < options.Rounds)
@@ -91,6 +91,15 @@ public static class BenchRunner
             throw new ArgumentException($"Only {queries} queries are available (histories: {histories.Length}, two-tower users: {twoTower.Users.Count}); need at least --rounds = {options.Rounds}.");
         }
         histories = histories[..queries];
+        long[]? heldOut = null;
+        if (options.HeldOutPath is not null)
+        {
+            heldOut = [.. ReadHistories(options.HeldOutPath, queries).Select(h => h.Length == 1 ? h[0] : throw new FormatException($"{options.HeldOutPath}: expected one held-out id per line."))];
+            if (heldOut.Length < queries)
+            {
+                throw new ArgumentException($"{options.HeldOutPath} has {heldOut.Length} held-out ids; {queries} queries need one each.");
+            }
+        }
         int k = Math.Min(options.K, Math.Min(items, twoTower.Items.Count));
 
         log($"Exhaustive answers: SparCode (dense accumulation over every list of the query's codes) and two-tower (exact scan) for {queries:N0} queries …");
@@ -127,7 +136,7 @@ public static class BenchRunner
                         IndexBytes = serialized,
                         MemoryBytes = memory,
                         BuildSeconds = hnsw.BuildTime.TotalSeconds,
-                        BuildNote = $"USearch build, {options.Threads} threads",
+                        BuildNote = $"USearch build (M = {options.Connectivity}, ef_construction = {options.ExpansionAdd}), {options.Threads} threads",
                     });
                 }
             }
@@ -164,7 +173,7 @@ public static class BenchRunner
             var micros = s.Latency.Select(t => t * 1e6 / Stopwatch.Frequency).Order().ToArray();
             return new SystemResult(s.Name, s.Model, s.Threads, s.Ef, recall, hitRate,
                 Percentile(micros, 0.50), Percentile(micros, 0.99), micros.Average(), queries / (s.WallTicks / (double)Stopwatch.Frequency),
-                s.MeanPostings, s.IndexBytes, s.MemoryBytes, s.BuildSeconds, s.BuildNote);
+                s.MeanPostings, s.IndexBytes, s.MemoryBytes, s.BuildSeconds, s.BuildNote, heldOut is null ? null : HeldOutHits(s.Ids, heldOut, queries, k));
         }).ToList();
         return new BenchResult(Machine(), command, started, loadBefore, Load(), items, queries, k, sparSource, towerSource,
             Process.GetCurrentProcess().PeakWorkingSet64, results);
@@ -273,6 +282,17 @@ public static class BenchRunner
             }
         }
         return (total == 0 ? 1 : hits / (double)total, withTruth == 0 ? 1 : top1 / (double)withTruth);
+    }
+
+    /// <summary>Fraction of queries whose held-out item is among their k results.</summary>
+    internal static double HeldOutHits(long[] ids, long[] heldOut, int queries, int k)
+    {
+        int hits = 0;
+        for (int q = 0; q < queries; q++)
+        {
+            hits += ids.AsSpan(q * k, k).Contains(heldOut[q]) ? 1 : 0;
+        }
+        return hits / (double)queries;
     }
 
     private static double Percentile(double[] sorted, double p) =>

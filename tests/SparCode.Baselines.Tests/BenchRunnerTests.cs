@@ -43,6 +43,46 @@ public sealed class BenchRunnerTests : IDisposable
     }
 
     [Fact]
+    public void GivenFilesAreUsedAsATrainedModelWouldBe()
+    {
+        // The path a trained model takes: an index file, a two-tower embeddings file, histories and held-out items.
+        string index = Path.Combine(_folder, "given.sci");
+        SparCode.Format.IndexWriter.Write(index, SparCode.Synthetic.SyntheticIndex.Create(new SparCode.Synthetic.SyntheticOptions { ItemCount = 800, MeanPostingsPerList = 100, Seed = 5 }));
+        string tower = Path.Combine(_folder, "given.tt");
+        SyntheticTwoTower.Create(new SyntheticTwoTowerOptions { ItemCount = 800, UserCount = 12, Dimension = 16 }).Write(tower);
+        string histories = Path.Combine(_folder, "histories.txt");
+        File.WriteAllLines(histories, Enumerable.Range(0, 12).Select(q => $"{q},{q + 100},{q + 200}"));
+        string heldOut = Path.Combine(_folder, "held-out.txt");
+        File.WriteAllLines(heldOut, Enumerable.Range(0, 12).Select(q => $"{q + 300}"));
+        var result = BenchRunner.Run(new BenchOptions
+        {
+            IndexPath = index,
+            TwoTowerPath = tower,
+            HistoriesPath = histories,
+            HeldOutPath = heldOut,
+            Queries = 100,
+            Rounds = 2,
+            Ef = [],
+            Threads = 1,
+            K = 10,
+        }, "test", _ => { });
+        Assert.Equal(12, result.Queries);
+        Assert.Equal(800, result.Items);
+        Assert.Equal(index, result.SparCodeSource);
+        Assert.Equal(["SparCode CPU", "Two-tower exact", "Two-tower exact, 8 queries/pass"], result.Systems.Select(s => s.Name));
+        Assert.All(result.Systems, s => Assert.Equal(1.0, s.RecallAtK));
+        Assert.All(result.Systems, s => Assert.InRange(s.HeldOutHitRate!.Value, 0.0, 1.0));
+        Assert.Contains("HR@10 held-out", BenchReport.Markdown(result));
+    }
+
+    [Fact]
+    public void HeldOutHitsCountQueriesWhoseItemWasReturned()
+    {
+        long[] ids = [1, 2, 3, 4, 5, 6];
+        Assert.Equal(0.5, BenchRunner.HeldOutHits(ids, [2, 9], 2, 3), 9);
+    }
+
+    [Fact]
     public void QualityCountsHitsAgainstTruthAndIgnoresPadding()
     {
         long[] truth = [1, 2, 3, 4, 5, -1];

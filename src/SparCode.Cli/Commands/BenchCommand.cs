@@ -55,6 +55,11 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
         [Description("SparCode query histories, one per line (ids separated by commas or spaces), in the same order as the two-tower users.")]
         public string? Histories { get; init; }
 
+        /// <summary>Held-out items.</summary>
+        [CommandOption("--held-out <PATH>")]
+        [Description("Held-out item per query (one id per line, same order as the histories): adds each system's leave-one-out HR@k.")]
+        public string? HeldOut { get; init; }
+
         /// <summary>Mean list length.</summary>
         [CommandOption("--postings-per-list <N>")]
         [Description("Mean posting-list length of the synthetic index (capped at items/4).")]
@@ -78,6 +83,24 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
         [Description("HNSW expansion_search values (USearch uses at least k); 'none' skips HNSW.")]
         [DefaultValue("50,100,200,400,800")]
         public string Ef { get; init; } = "50,100,200,400,800";
+
+        /// <summary>HNSW M.</summary>
+        [CommandOption("--connectivity <M>")]
+        [Description("HNSW graph degree M.")]
+        [DefaultValue(16)]
+        public int Connectivity { get; init; }
+
+        /// <summary>HNSW ef_construction.</summary>
+        [CommandOption("--ef-construction <N>")]
+        [Description("HNSW candidate list size while building.")]
+        [DefaultValue(128)]
+        public int EfConstruction { get; init; }
+
+        /// <summary>Item norm spread.</summary>
+        [CommandOption("--norm-spread <SIGMA>")]
+        [Description("σ of the log-normal item norm of the synthetic two-tower model; 0 makes inner product close to cosine (easier for HNSW).")]
+        [DefaultValue(0.1f)]
+        public float NormSpread { get; init; }
 
         /// <summary>HNSW size cap.</summary>
         [CommandOption("--hnsw-max-items <N>")]
@@ -139,12 +162,16 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
                 IndexPath = settings.Index,
                 TwoTowerPath = settings.TwoTower,
                 HistoriesPath = settings.Histories,
+                HeldOutPath = settings.HeldOut,
                 PostingsPerList = Math.Max(1, Math.Min(settings.PostingsPerList, items / 4)),
                 Tokens = settings.Tokens,
                 SparCodeDim = settings.Dim,
                 TwoTowerDim = settings.Dim,
                 Ef = items > settings.HnswMaxItems ? [] : ef,
                 Block = settings.Block,
+                Connectivity = settings.Connectivity,
+                ExpansionAdd = settings.EfConstruction,
+                NormSpread = settings.NormSpread,
                 Threads = settings.Threads ?? Environment.ProcessorCount,
                 WorkFolder = settings.Work,
                 Seed = settings.Seed,
