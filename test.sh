@@ -14,10 +14,13 @@ status=0
 
 mapfile -t projects < <(git ls-files 'src/*.csproj' 'kernels/*.csproj' 'tests/*.csproj' 'perf/*.csproj')
 mapfile -t test_projects < <(git ls-files 'tests/*.csproj')
-dotnet new sln -n ci -o "$work" >/dev/null
+dotnet new sln --format sln -n ci -o "$work" >/dev/null
 dotnet sln "$work/ci.sln" add "${projects[@]}" >/dev/null
-if ! dotnet build "$work/ci.sln" -c Release --nologo -v quiet 2>&1 | tee -a "$log" | grep -E "error|warn"; then :; fi
-if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+dotnet build "$work/ci.sln" -c Release --nologo -v quiet >"$work/build.log" 2>&1
+built=$?
+grep -E "error|warn" "$work/build.log" | sort -u
+if [ "$built" -ne 0 ] || [ ! -f "$work/ci.sln" ]; then
+  tail -20 "$work/build.log"
   echo "build failed"
   echo "0 passed, 1 failed, 0 skipped"
   exit 1
