@@ -25,6 +25,15 @@ app.Configure(config =>
     config.AddCommand<VerifyCommand>("verify")
         .WithDescription("Open an index with full validation and recheck every byte; exit code 1 if it is damaged.")
         .WithExample("verify", "out/synthetic.sci");
+    config.AddCommand<TrainCommand>("train")
+        .WithDescription("Train SparCode or the two-tower baseline; validates HR@50 each epoch and keeps the best checkpoint.")
+        .WithExample("train", "--data", "../shared/datasets/ml-100k/u.data", "--model", "sparcode", "--out", "out/ml100k-sparcode");
+    config.AddCommand<ExportCommand>("export")
+        .WithDescription("Export a trained SparCode model to an index: per-code thresholds (density or N_max), unused codes remapped, popularity fill.")
+        .WithExample("export", "--model", "out/ml100k-sparcode", "--density", "0.05");
+    config.AddCommand<EvalCommand>("eval")
+        .WithDescription("Full-ranking HR/NDCG@10/20/50 on the test split: served through the engine, exhaustive quantized, all-to-all ceiling, two-tower exact.")
+        .WithExample("eval", "--model", "out/ml100k-sparcode", "--two-tower", "out/ml100k-two-tower");
     config.AddCommand<QueryCommand>("query")
         .WithDescription("Run one query: a user history in, the top-k items out.")
         .WithExample("query", "out/synthetic.sci", "--history", "1,2,3", "-k", "10");

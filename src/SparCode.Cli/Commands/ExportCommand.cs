@@ -1,0 +1,63 @@
+using System.ComponentModel;
+using SparCode.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace SparCode.Cli.Commands;
+
+/// <summary>Options shared by <c>export</c> and <c>eval</c>: the model folder and the sparsity of the index.</summary>
+internal class ModelSettings : DataSettings
+{
+    [CommandOption("--model <DIR>")]
+    [Description("Folder of a trained SparCode model (model.json, model.bin).")]
+    public string? Model { get; init; }
+
+    [CommandOption("--density <RHO>")]
+    [Description("Target density ρ: each code keeps its top ⌈ρ·n_items⌉ items (0: only --max-per-code).")]
+    [DefaultValue(0.05)]
+    public double Density { get; init; }
+
+    [CommandOption("--max-per-code <N>")]
+    [Description("Per-code cap N_max (0: none).")]
+    [DefaultValue(0)]
+    public int MaxPerCode { get; init; }
+
+    [CommandOption("--index <FILE>")]
+    [Description("Index file (default: <model>/index.sci).")]
+    public string? Index { get; init; }
+
+    /// <summary>The index path.</summary>
+    public string IndexPath => Index ?? Path.Combine(Model!, "index.sci");
+
+    /// <summary>The sparsity options.</summary>
+    public SparsityOptions Sparsity => new() { Density = Density, MaxPerCode = MaxPerCode };
+
+    /// <inheritdoc/>
+    public override ValidationResult Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model is required.");
+        if (Density is < 0 or > 1) return ValidationResult.Error($"--density is {Density}; expected 0..1.");
+        if (MaxPerCode < 0) return ValidationResult.Error($"--max-per-code is {MaxPerCode}; expected ≥ 0.");
+        if (Density == 0 && MaxPerCode == 0) return ValidationResult.Error("give --density > 0 or --max-per-code > 0.");
+        return ValidationResult.Success();
+    }
+}
+
+/// <summary><c>sparcode export</c>: scores every used code against the catalogue and writes the index.</summary>
+internal sealed class ExportCommand : GuardedCommand<ModelSettings>
+{
+    /// <inheritdoc/>
+    protected override int Run(ModelSettings settings, CancellationToken cancellationToken)
+    {
+        var (model, manifest) = TrainedModel.Load(settings.Model!);
+        using (model)
+        {
+            var data = DataSettings.Load(settings.Data ?? manifest.Data, settings.Data is null ? manifest.Format : settings.Format, TrainCommand.Log);
+            var table = CodeTable.Build(model, data, settings.Sparsity, TrainCommand.Log);
+            var report = Exporter.Write(model, data, table, settings.Sparsity, settings.IndexPath, TrainCommand.Log);
+            Evaluator.WriteJson(Path.ChangeExtension(settings.IndexPath, ".export.json"), report);
+            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {report.Path}: {report.Bytes:N0} bytes, {report.CodesUsed:N0}/{report.CodeCount:N0} codes used, density {report.DensityOverUsedCodes:F4}, {report.Seconds:F1} s");
+        }
+        return 0;
+    }
+}

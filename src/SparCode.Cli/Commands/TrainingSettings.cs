@@ -1,0 +1,108 @@
+using System.ComponentModel;
+using SparCode.Data;
+using SparCode.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace SparCode.Cli.Commands;
+
+/// <summary>Where training data comes from: a file, or <c>synthetic</c> for the embedded cross-feature generator.</summary>
+internal class DataSettings : CommandSettings
+{
+    /// <summary>The data keyword for the embedded generator.</summary>
+    public const string Synthetic = "synthetic";
+
+    /// <summary>Data file, or "synthetic".</summary>
+    [CommandOption("--data <PATH>")]
+    [Description("Interaction file (MovieLens u.data / ratings.dat, 'user item item ...' sequences, or CSV with user,item,time header), or 'synthetic' for the embedded cross-feature generator.")]
+    public string? Data { get; init; }
+
+    /// <summary>Format override.</summary>
+    [CommandOption("--format <FORMAT>")]
+    [Description("auto (default), movielenstab, movielensdat, sequence, csv.")]
+    [DefaultValue(InteractionFormat.Auto)]
+    public InteractionFormat Format { get; init; }
+
+    /// <summary>Loads the data named by <paramref name="data"/>.</summary>
+    public static SequenceDataset Load(string data, InteractionFormat format, Action<string> log)
+    {
+        if (string.Equals(data, Synthetic, StringComparison.OrdinalIgnoreCase))
+        {
+            var generated = CrossFeatureGenerator.Generate(new CrossFeatureOptions());
+            log($"data: {generated.Source}: {generated.UserCount:N0} users, {generated.ItemCount:N0} items, {generated.InteractionCount:N0} interactions");
+            return generated;
+        }
+        var loaded = SequenceDataset.Load(data, format);
+        log($"data: {loaded.Source} ({(format == InteractionFormat.Auto ? InteractionReader.Detect(data) : format)}): {loaded.UserCount:N0} users, {loaded.ItemCount:N0} items, {loaded.InteractionCount:N0} interactions");
+        return loaded;
+    }
+}
+
+/// <summary>Options of <c>train</c>: data, model kind, output folder and every hyperparameter (spec defaults).</summary>
+internal sealed class TrainingSettings : DataSettings
+{
+    [CommandOption("--model <KIND>")]
+    [Description("sparcode (default) or two-tower.")]
+    [DefaultValue("sparcode")]
+    public string Model { get; init; } = "sparcode";
+
+    [CommandOption("--out <DIR>")]
+    [Description("Folder for model.json, model.bin and train.json.")]
+    public string? Out { get; init; }
+
+    [CommandOption("--dim <N>")][Description("Item embedding size d.")][DefaultValue(64)] public int Dim { get; init; }
+    [CommandOption("--history <N>")][Description("History length L read by the query tower.")][DefaultValue(20)] public int History { get; init; }
+    [CommandOption("--tower-width <N>")][Description("Hidden width of the query-tower MLP.")][DefaultValue(256)] public int TowerWidth { get; init; }
+    [CommandOption("--dropout <P>")][Description("Query-tower dropout.")][DefaultValue(0.1)] public double Dropout { get; init; }
+    [CommandOption("--user-tokens <N>")][Description("User tokens K_u.")][DefaultValue(4)] public int UserTokens { get; init; }
+    [CommandOption("--token-dim <N>")][Description("Token size D.")][DefaultValue(64)] public int TokenDim { get; init; }
+    [CommandOption("--subspaces <N>")][Description("Sub-codebooks M.")][DefaultValue(2)] public int Subspaces { get; init; }
+    [CommandOption("--codebook-size <N>")][Description("Codewords per sub-codebook K_c.")][DefaultValue(256)] public int CodebookSize { get; init; }
+    [CommandOption("--item-tokens <N>")][Description("Item tokens K_i.")][DefaultValue(4)] public int ItemTokens { get; init; }
+    [CommandOption("--mlp-width <N>")][Description("Hidden width of the interaction MLP f.")][DefaultValue(256)] public int MlpWidth { get; init; }
+    [CommandOption("--ema-decay <X>")][Description("Codebook EMA decay.")][DefaultValue(0.99)] public double EmaDecay { get; init; }
+    [CommandOption("--commitment <X>")][Description("Commitment weight β.")][DefaultValue(0.25)] public double Commitment { get; init; }
+    [CommandOption("--l2 <X>")][Description("L2 weight on the embeddings used.")][DefaultValue(1e-6)] public double L2 { get; init; }
+    [CommandOption("--negatives <N>")][Description("Sampled negatives per batch (shared).")][DefaultValue(50)] public int Negatives { get; init; }
+    [CommandOption("--sampling <KIND>")][Description("uniform or popularity.")][DefaultValue(NegativeSampling.Uniform)] public NegativeSampling Sampling { get; init; }
+    [CommandOption("--batch <N>")][Description("Batch size.")][DefaultValue(256)] public int Batch { get; init; }
+    [CommandOption("--lr <X>")][Description("Adam learning rate.")][DefaultValue(1e-3)] public double LearningRate { get; init; }
+    [CommandOption("--epochs <N>")][Description("Maximum epochs.")][DefaultValue(20)] public int Epochs { get; init; }
+    [CommandOption("--patience <N>")][Description("Early stopping: epochs without a better validation HR@50.")][DefaultValue(3)] public int Patience { get; init; }
+    [CommandOption("--validation-users <N>")][Description("Validate on at most N users (0: all).")][DefaultValue(5000)] public int ValidationUsers { get; init; }
+    [CommandOption("--seed <N>")][Description("Seed.")][DefaultValue(1)] public int Seed { get; init; }
+    [CommandOption("--threads <N>")][Description("Torch threads (0: all cores; 1 is fastest on a loaded 2-core machine).")][DefaultValue(1)] public int Threads { get; init; }
+    [CommandOption("--quantizer-warmup <N>")][Description("Epochs with unquantized tokens while the codebooks follow by EMA.")][DefaultValue(1)] public int QuantizerWarmup { get; init; }
+
+    /// <summary>The model kind named by <see cref="Model"/>.</summary>
+    public ModelKind Kind => Model.Replace("-", "", StringComparison.Ordinal).ToLowerInvariant() switch
+    {
+        "sparcode" => ModelKind.SparCode,
+        "twotower" => ModelKind.TwoTower,
+        _ => throw new ArgumentException($"--model is '{Model}'; expected sparcode or two-tower."),
+    };
+
+    /// <summary>The options these settings describe.</summary>
+    public TrainOptions ToOptions() => new()
+    {
+        Model = Kind, EmbeddingDim = Dim, HistoryLength = History, TowerWidth = TowerWidth, Dropout = Dropout, UserTokens = UserTokens,
+        TokenDim = TokenDim, Subspaces = Subspaces, CodebookSize = CodebookSize, ItemTokens = ItemTokens, MlpWidth = MlpWidth,
+        EmaDecay = EmaDecay, Commitment = Commitment, L2 = L2, Negatives = Negatives, Sampling = Sampling, BatchSize = Batch,
+        LearningRate = LearningRate, Epochs = Epochs, Patience = Patience, ValidationUsers = ValidationUsers, Seed = Seed, Threads = Threads, QuantizerWarmupEpochs = QuantizerWarmup,
+    };
+
+    /// <inheritdoc/>
+    public override ValidationResult Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Data)) return ValidationResult.Error("--data is required (a file, or 'synthetic').");
+        if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out is required.");
+        try
+        {
+            return ToOptions().Problem() is { } problem ? ValidationResult.Error(problem) : ValidationResult.Success();
+        }
+        catch (ArgumentException e)
+        {
+            return ValidationResult.Error(e.Message);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using SparCode.Data;
+using static TorchSharp.torch;
+
+namespace SparCode.Training;
+
+/// <summary>Sparsity of the export: a target density ρ per code, or a per-code cap N_max, or both (the smaller wins).</summary>
+public sealed record SparsityOptions
+{
+    /// <summary>Target density ρ: each code keeps its top ⌈ρ·n_items⌉ items [0.05]. 0 disables (then <see cref="MaxPerCode"/> is required).</summary>
+    public double Density { get; init; } = 0.05;
+
+    /// <summary>Per-code cap N_max (0: none).</summary>
+    public int MaxPerCode { get; init; }
+
+    /// <summary>Items code lists keep out of <paramref name="items"/>.</summary>
+    public int Keep(int items)
+    {
+        long keep = Density > 0 ? (long)Math.Ceiling(Density * items) : items;
+        if (MaxPerCode > 0)
+        {
+            keep = Math.Min(keep, MaxPerCode);
+        }
+        return (int)Math.Clamp(keep, 1, items);
+    }
+}
+
+/// <summary>
+/// The dense scores f(ẑ_c, v_i) of every used code against every item, each code's threshold τ_c, and the
+/// map from every code to the used code that serves it. Export writes it; evaluation scores from it.
+/// </summary>
+/// <remarks>
+/// τ_c is the (keep+1)-th largest score of code c (just below the smallest when every item is kept), so the
+/// kept entries are exactly those with f &gt; τ_c, storing f − τ_c &gt; 0: the index holds ReLU(f − τ_c).
+/// A code no training token used has no list; it is served by the used code whose concatenated codewords
+/// are nearest in squared L2 (the index's CodeRemap).
+/// </remarks>
+public sealed class CodeTable
+{
+    private CodeTable(int[] usedCodes, float[] scores, float[] thresholds, int[] remap, int items, Dictionary<int, int> rowOf, int keep)
+    {
+        UsedCodes = usedCodes;
+        Scores = scores;
+        Thresholds = thresholds;
+        Remap = remap;
+        ItemCount = items;
+        _rowOf = rowOf;
+        Keep = keep;
+    }
+
+    private readonly Dictionary<int, int> _rowOf;
+
+    /// <summary>Codes used by training tokens, ascending.</summary>
+    public int[] UsedCodes { get; }
+
+    /// <summary>Row-major [used codes × items] dense scores f.</summary>
+    public float[] Scores { get; }
+
+    /// <summary>τ_c per used code.</summary>
+    public float[] Thresholds { get; }
+
+    /// <summary>For every code, the used code serving it.</summary>
+    public int[] Remap { get; }
+
+    /// <summary>Catalogue size.</summary>
+    public int ItemCount { get; }
+
+    /// <summary>Items kept per code (at most).</summary>
+    public int Keep { get; }
+
+    /// <summary>Seconds spent scoring.</summary>
+    public double ScoringSeconds { get; private init; }
+
+    /// <summary>Row of a used code in <see cref="Scores"/>, after remapping.</summary>
+    public int Row(int code) => _rowOf[Remap[code]];
+
+    /// <summary>Scores every used code against the catalogue (first-layer decomposition) and sets the thresholds.</summary>
+    public static CodeTable Build(TrainedModel model, SequenceDataset data, SparsityOptions sparsity, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(sparsity);
+        if (sparsity.Density is < 0 or > 1 || sparsity.MaxPerCode < 0 || (sparsity.Density == 0 && sparsity.MaxPerCode == 0))
+        {
+            throw new ArgumentException($"Sparsity needs a density in (0, 1] or a positive per-code cap; got density {sparsity.Density}, cap {sparsity.MaxPerCode}.");
+        }
+        log ??= _ => { };
+        var net = model.SparCode;
+        var o = model.Options;
+        net.eval();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var noGrad = no_grad();
+        // Codes of every training token: each next-item example's history, as in training.
+        var used = new SortedSet<int>();
+        var examples = new List<(int User, int End)>();
+        for (int u = 0; u < data.UserCount; u++)
+        {
+            for (int end = 1; end < data.Train(u).Length; end++)
+            {
+                examples.Add((u, end));
+            }
+        }
+        foreach (var chunk in examples.Chunk(4096))
+        {
+            foreach (int c in EncodeCodes(net, data.Sequences, chunk, o))
+            {
+                used.Add(c);
+            }
+        }
+        int[] usedCodes = [.. used];
+        int n = data.ItemCount;
+        int keep = sparsity.Keep(n);
+        log($"export: {usedCodes.Length:N0} of {o.CodeCount:N0} codes used by {examples.Count * o.UserTokens:N0} training tokens; scoring {usedCodes.Length:N0} × {n:N0} pairs, keeping {keep:N0} per code");
+        using var itemPart = net.ItemPart(arange(1, n + 1, dtype: ScalarType.Int64));
+        var scores = new float[(long)usedCodes.Length * n];
+        var thresholds = new float[usedCodes.Length];
+        const int block = 256;
+        for (int s = 0; s < usedCodes.Length; s += block)
+        {
+            using var scope = NewDisposeScope();
+            int len = Math.Min(block, usedCodes.Length - s);
+            var codes = tensor(usedCodes.AsSpan(s, len).ToArray().Select(c => (long)c).ToArray());
+            var table = net.ScoreCodes(codes, itemPart).contiguous();
+            table.data<float>().CopyTo(scores.AsSpan(s * n, len * n));
+            if (keep < n)
+            {
+                var top = table.topk(keep + 1, dim: 1).values.select(1, keep).contiguous();
+                top.data<float>().CopyTo(thresholds.AsSpan(s, len));
+            }
+            else
+            {
+                var low = table.min(1L).values.contiguous().data<float>().ToArray();
+                for (int r = 0; r < len; r++)
+                {
+                    thresholds[s + r] = MathF.BitDecrement(low[r]);
+                }
+            }
+            if (s / block % 8 == 7)
+            {
+                log($"export: scored {s + len:N0}/{usedCodes.Length:N0} codes");
+            }
+        }
+        var remap = NearestUsed(net, usedCodes, o);
+        var rowOf = new Dictionary<int, int>(usedCodes.Length);
+        for (int r = 0; r < usedCodes.Length; r++)
+        {
+            rowOf[usedCodes[r]] = r;
+        }
+        return new CodeTable(usedCodes, scores, thresholds, remap, n, rowOf, keep) { ScoringSeconds = clock.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>Codes (before remapping) of the K_u tokens of each history, flattened [rows·K_u].</summary>
+    internal static int[] EncodeCodes(SparCodeNet net, int[][] sequences, IReadOnlyList<(int User, int End)> rows, TrainOptions o)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var history = Batches.Histories(sequences, rows, o.HistoryLength);
+        var z = net.Tokens(history).reshape(rows.Count * o.UserTokens, o.TokenDim);
+        var (codes, _) = net.Quantize(z, update: false);
+        return [.. codes.data<long>().ToArray().Select(c => (int)c)];
+    }
+
+    private static int[] NearestUsed(SparCodeNet net, int[] usedCodes, TrainOptions o)
+    {
+        int all = o.CodeCount;
+        var remap = new int[all];
+        using var scope = NewDisposeScope();
+        var usedVectors = net.CodeVectors(tensor(usedCodes.Select(c => (long)c).ToArray()));
+        var usedNorms = usedVectors.pow(2).sum(1L).unsqueeze(0);
+        const int block = 8192;
+        for (int s = 0; s < all; s += block)
+        {
+            using var inner = NewDisposeScope();
+            int len = Math.Min(block, all - s);
+            var vectors = net.CodeVectors(arange(s, s + len, dtype: ScalarType.Int64));
+            var dist = vectors.pow(2).sum(1L, keepdim: true) - 2 * vectors.matmul(usedVectors.t()) + usedNorms;
+            var nearest = dist.argmin(1L).data<long>().ToArray();
+            for (int r = 0; r < len; r++)
+            {
+                remap[s + r] = usedCodes[nearest[r]];
+            }
+        }
+        foreach (int c in usedCodes)
+        {
+            remap[c] = c;
+        }
+        return remap;
+    }
+}

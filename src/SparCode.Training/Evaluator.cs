@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SparCode.Data;
+using SparCode.Engine;
+using static TorchSharp.torch;
+
+namespace SparCode.Training;
+
+/// <summary>One evaluation row: HR@K and NDCG@K for K = 10, 20, 50 on the test split.</summary>
+/// <param name="Name">What was ranked.</param>
+/// <param name="Users">Test users ranked.</param>
+/// <param name="Hr">HR@10, HR@20, HR@50.</param>
+/// <param name="Ndcg">NDCG@10, NDCG@20, NDCG@50.</param>
+/// <param name="Seconds">Wall time.</param>
+/// <param name="Note">Extra facts (fallback users, code agreement...).</param>
+public sealed record EvaluationRow(string Name, int Users, double[] Hr, double[] Ndcg, double Seconds, string Note = "")
+{
+    internal static EvaluationRow From(string name, RankingMetrics m, double seconds, string note = "") =>
+        new(name, m.Users, [.. m.Cutoffs.Select(m.HitRate)], [.. m.Cutoffs.Select(m.Ndcg)], seconds, note);
+}
+
+/// <summary>Full-ranking evaluation (history excluded) of trained models and exported indexes.</summary>
+public static class Evaluator
+{
+    private const int MaxK = 50;
+
+    /// <summary>HR@<paramref name="k"/> of the model's own score on the validation items of <paramref name="users"/>.</summary>
+    internal static double ValidationHitRate(TrainedModel model, SequenceDataset data, IReadOnlyList<int> users, int k)
+    {
+        var metrics = new RankingMetrics([k]);
+        using var noGrad = no_grad();
+        foreach (var chunk in users.Chunk(256))
+        {
+            using var scope = NewDisposeScope();
+            var rows = chunk.Select(u => (u, data.Sequences[u].Length - 2)).ToArray();
+            var scores = model.Net.ScoreAll(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength)).contiguous().data<float>().ToArray();
+            for (int r = 0; r < rows.Length; r++)
+            {
+                var seq = data.Sequences[rows[r].u];
+                metrics.Add(RankingMetrics.Rank(scores.AsSpan(r * data.ItemCount, data.ItemCount), seq[^2], seq.AsSpan(0, seq.Length - 2)));
+            }
+        }
+        return metrics.HitRate(k);
+    }
+
+    /// <summary>Test users: those with validation and test items.</summary>
+    public static int[] TestUsers(SequenceDataset data) => [.. Enumerable.Range(0, data.UserCount).Where(data.Evaluated)];
+
+    /// <summary>Ranks the model's own full-catalogue score (two-tower: exact dot product; SparCode: dense quantized).</summary>
+    public static EvaluationRow Exact(string name, TrainedModel model, SequenceDataset data)
+    {
+        var clock = Stopwatch.StartNew();
+        var metrics = new RankingMetrics();
+        using var noGrad = no_grad();
+        foreach (var chunk in TestUsers(data).Chunk(256))
+        {
+            using var scope = NewDisposeScope();
+            var rows = chunk.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
+            var scores = model.Net.ScoreAll(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength)).contiguous().data<float>().ToArray();
+            AddRanks(metrics, data, rows, scores);
+        }
+        return EvaluationRow.From(name, metrics, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The all-to-all ceiling: unquantized tokens through f, no threshold; on the first <paramref name="maxUsers"/> test users (0: all).</summary>
+    public static EvaluationRow Ceiling(TrainedModel model, SequenceDataset data, int maxUsers = 0)
+    {
+        var clock = Stopwatch.StartNew();
+        var net = model.SparCode;
+        var metrics = new RankingMetrics();
+        var users = TestUsers(data);
+        if (maxUsers > 0 && users.Length > maxUsers)
+        {
+            users = [.. users.OrderBy(u => (u * 2654435761u) % 1000003u).Take(maxUsers).Order()];
+        }
+        using var noGrad = no_grad();
+        using var itemPart = net.ItemPart(arange(1, data.ItemCount + 1, dtype: ScalarType.Int64));
+        foreach (var chunk in users.Chunk(32))
+        {
+            using var scope = NewDisposeScope();
+            var rows = chunk.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
+            var scores = net.ScoreAllUnquantized(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength), itemPart).contiguous().data<float>().ToArray();
+            AddRanks(metrics, data, rows, scores);
+        }
+        return EvaluationRow.From("all-to-all ceiling (unquantized, no threshold)", metrics, clock.Elapsed.TotalSeconds,
+            users.Length < TestUsers(data).Length ? $"{users.Length} sampled test users" : "");
+    }
+
+    private static void AddRanks(RankingMetrics metrics, SequenceDataset data, (int u, int End)[] rows, float[] scores)
+    {
+        int n = data.ItemCount;
+        for (int r = 0; r < rows.Length; r++)
+        {
+            var seq = data.Sequences[rows[r].u];
+            metrics.Add(RankingMetrics.Rank(scores.AsSpan(r * n, n), seq[^1], seq.AsSpan(0, seq.Length - 1)));
+        }
+    }
+
+    /// <summary>
+    /// Scores every test user exhaustively from the code table, with the torch-side codes: the sparse
+    /// score exactly as the index stores it (Σ_k ReLU(f − τ_c), summed in token order in float, ties and
+    /// fill as the engine does them) and the dense quantized score Σ_k f(ẑ_k, v_i).
+    /// </summary>
+    public static (EvaluationRow Sparse, EvaluationRow Dense, ExhaustiveResults Results) Exhaustive(TrainedModel model, SequenceDataset data, CodeTable table)
+    {
+        var clock = Stopwatch.StartNew();
+        var o = model.Options;
+        var users = TestUsers(data);
+        int n = data.ItemCount;
+        var fallback = Enumerable.Range(0, n).OrderByDescending(i => data.TrainPopularity()[i]).ThenBy(i => i).ToArray();
+        var sparse = new RankingMetrics();
+        var dense = new RankingMetrics();
+        var results = new ExhaustiveResults(users, new long[users.Length * MaxK], new float[users.Length * MaxK], new int[users.Length * o.UserTokens]);
+        var acc = new float[n];
+        var denseAcc = new float[n];
+        var excluded = new HashSet<int>();
+        int index = 0;
+        foreach (var chunk in users.Chunk(4096))
+        {
+            var rows = chunk.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
+            var codes = CodeTable.EncodeCodes(model.SparCode, data.Sequences, rows, o);
+            for (int r = 0; r < rows.Length; r++, index++)
+            {
+                var seq = data.Sequences[rows[r].u];
+                Array.Clear(acc);
+                Array.Clear(denseAcc);
+                for (int t = 0; t < o.UserTokens; t++)
+                {
+                    int code = table.Remap[codes[r * o.UserTokens + t]];
+                    results.Codes[index * o.UserTokens + t] = code;
+                    int row = table.Row(code);
+                    var f = table.Scores.AsSpan(row * n, n);
+                    float tau = table.Thresholds[row];
+                    for (int i = 0; i < n; i++)
+                    {
+                        if (f[i] > tau)
+                        {
+                            acc[i] += f[i] - tau;
+                        }
+                        denseAcc[i] += f[i];
+                    }
+                }
+                excluded.Clear();
+                foreach (int i in seq.AsSpan(0, seq.Length - 1))
+                {
+                    excluded.Add(i);
+                }
+                var ids = results.Ids.AsSpan(index * MaxK, MaxK);
+                var scores = results.Scores.AsSpan(index * MaxK, MaxK);
+                TopKLikeEngine(acc, excluded, fallback, ids, scores);
+                int rank = ids.IndexOf(seq[^1]);
+                sparse.Add(rank);
+                dense.Add(RankingMetrics.Rank(denseAcc, seq[^1], seq.AsSpan(0, seq.Length - 1)));
+                for (int j = 0; j < MaxK; j++)
+                {
+                    ids[j] = data.ItemIds[ids[j]];
+                }
+            }
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        return (EvaluationRow.From("SparCode exhaustive, quantized + thresholds (= index contents)", sparse, seconds),
+            EvaluationRow.From("SparCode exhaustive, quantized dense (no threshold)", dense, seconds),
+            results);
+    }
+
+    /// <summary>Top-50 internal ids as the engine orders them: positive scores descending (ties by smaller id), then score-0 items in fallback order.</summary>
+    private static void TopKLikeEngine(float[] acc, HashSet<int> excluded, int[] fallback, Span<long> ids, Span<float> scores)
+    {
+        var positive = new List<int>();
+        for (int i = 0; i < acc.Length; i++)
+        {
+            if (acc[i] > 0 && !excluded.Contains(i))
+            {
+                positive.Add(i);
+            }
+        }
+        positive.Sort((a, b) => acc[a] != acc[b] ? acc[b].CompareTo(acc[a]) : a.CompareTo(b));
+        int count = 0;
+        for (; count < Math.Min(positive.Count, ids.Length); count++)
+        {
+            ids[count] = positive[count];
+            scores[count] = acc[positive[count]];
+        }
+        var taken = new HashSet<int>(positive.Take(count));
+        for (int f = 0; f < fallback.Length && count < ids.Length; f++)
+        {
+            int item = fallback[f];
+            if (!excluded.Contains(item) && !taken.Contains(item))
+            {
+                ids[count] = item;
+                scores[count++] = 0f;
+            }
+        }
+        for (; count < ids.Length; count++)
+        {
+            ids[count] = -1;
+            scores[count] = float.NegativeInfinity;
+        }
+    }
+
+    /// <summary>Serves every test user's history through the engine from the exported index, k = 50.</summary>
+    public static (EvaluationRow Row, ServedResults Results) Served(string indexPath, SequenceDataset data, int threads = -1)
+    {
+        var users = TestUsers(data);
+        var histories = new List<long>();
+        var offsets = new int[users.Length + 1];
+        for (int q = 0; q < users.Length; q++)
+        {
+            var seq = data.Sequences[users[q]];
+            foreach (int i in seq.AsSpan(0, seq.Length - 1))
+            {
+                histories.Add(data.ItemIds[i]);
+            }
+            offsets[q + 1] = histories.Count;
+        }
+        using var index = SparCodeIndex.Open(indexPath);
+        var ids = new long[users.Length * MaxK];
+        var scores = new float[users.Length * MaxK];
+        var counts = new int[users.Length];
+        var clock = Stopwatch.StartNew();
+        index.SearchBatch(histories.ToArray(), offsets, MaxK, ids, scores, counts, maxDegreeOfParallelism: threads);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var metrics = new RankingMetrics();
+        int fallbackUsers = 0;
+        for (int q = 0; q < users.Length; q++)
+        {
+            var seq = data.Sequences[users[q]];
+            var row = ids.AsSpan(q * MaxK, MaxK);
+            metrics.Add(row.IndexOf(data.ItemIds[seq[^1]]));
+            if (scores.AsSpan(q * MaxK, MaxK).Contains(0f))
+            {
+                fallbackUsers++;
+            }
+        }
+        var codes = new int[users.Length * index.Dimensions.UserTokens];
+        var searcher = index.CreateSearcher();
+        for (int q = 0; q < users.Length; q++)
+        {
+            searcher.Encode(histories.ToArray().AsSpan(offsets[q], offsets[q + 1] - offsets[q]), codes.AsSpan(q * index.Dimensions.UserTokens, index.Dimensions.UserTokens));
+        }
+        string note = $"{fallbackUsers} of {users.Length} users ({100.0 * fallbackUsers / users.Length:F1}%) needed the popularity fill to reach k = 50; {users.Length / seconds:F0} queries/s";
+        return (EvaluationRow.From("SparCode served from the index (engine)", metrics, seconds, note), new ServedResults(users, ids, scores, codes, fallbackUsers));
+    }
+
+    /// <summary>Writes rows and extra facts as JSON.</summary>
+    public static void WriteJson(string path, object report) =>
+        File.WriteAllText(path, JsonSerializer.Serialize(report, TrainOptions.Json));
+}
+
+/// <summary>Top-50 lists of the exhaustive sparse scorer (external ids), and the K_u codes it used per user.</summary>
+public sealed record ExhaustiveResults(int[] Users, long[] Ids, float[] Scores, int[] Codes);
+
+/// <summary>Top-50 lists returned by the engine, its codes per user, and how many users needed the fill.</summary>
+public sealed record ServedResults(int[] Users, long[] Ids, float[] Scores, int[] Codes, int FallbackUsers);
