@@ -39,11 +39,17 @@ public static class BenchReport
     /// <summary>Serializes runs as indented JSON.</summary>
     public static string Json(IReadOnlyList<BenchResult> results) => JsonSerializer.Serialize(results, JsonOptions);
 
+    /// <summary>Reads runs written by <see cref="Json"/>.</summary>
+    /// <exception cref="JsonException">The text is not such a list.</exception>
+    public static IReadOnlyList<BenchResult> ReadJson(string json) =>
+        JsonSerializer.Deserialize<List<BenchResult>>(json, JsonOptions) ?? throw new JsonException("The JSON holds no benchmark runs.");
+
     /// <summary>Recall against p50 latency (log scale) for every system of one run.</summary>
     public static void QualityPlot(BenchResult result, string path, int width = 1000, int height = 640)
     {
         ArgumentNullException.ThrowIfNull(result);
         var plot = new ScottPlot.Plot();
+        double maxX = result.Systems.Max(s => Math.Log10(s.P50Micros));
         void Series(IEnumerable<SystemResult> systems, string legend, bool label)
         {
             var points = systems.ToList();
@@ -60,7 +66,10 @@ public static class BenchReport
                 var s = points[i];
                 var text = plot.Add.Text(label ? $"ef={s.Ef}" : Short(s), Math.Log10(s.P50Micros), s.RecallAtK);
                 text.LabelFontSize = 11;
-                text.LabelOffsetX = 6;
+                // The slowest point's label goes to its left so that it stays inside the plot.
+                bool rightmost = Math.Log10(s.P50Micros) >= maxX - 1e-9;
+                text.LabelAlignment = rightmost ? ScottPlot.Alignment.UpperRight : ScottPlot.Alignment.UpperLeft;
+                text.LabelOffsetX = rightmost ? -6 : 6;
                 // Points of one series often share a recall (exact systems all sit at 1.0): alternate above and below.
                 text.LabelOffsetY = label ? 4 : (i % 2 == 0 ? -18 : 6);
             }

@@ -39,6 +39,7 @@ public sealed class BenchRunnerTests : IDisposable
         Assert.True(new FileInfo(png).Length > 1000);
         Assert.Contains("| Two-tower HNSW ef=200 | 1 |", BenchReport.Markdown(result));
         Assert.Contains("\"RecallAtK\"", BenchReport.Json([result]));
+        Assert.Equal(BenchReport.Markdown(result), BenchReport.Markdown(BenchReport.ReadJson(BenchReport.Json([result]))[0]));
         Assert.Contains("| 3,000 | SparCode CPU |", BenchReport.ScalingMarkdown([result, result]));
     }
 

@@ -131,6 +131,11 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
         [DefaultValue("out/bench-work")]
         public string Work { get; init; } = "out/bench-work";
 
+        /// <summary>Re-render from JSON.</summary>
+        [CommandOption("--replot <JSON>")]
+        [Description("Run nothing: re-render the markdown and PNG next to a bench-<items>.json (or scaling.json) written earlier.")]
+        public string? Replot { get; init; }
+
         /// <summary>Seed.</summary>
         [CommandOption("--seed <S>")]
         [Description("Seed of every synthetic input.")]
@@ -141,6 +146,10 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
     /// <inheritdoc/>
     protected override int Run(Settings settings, CancellationToken cancellationToken)
     {
+        if (settings.Replot is not null)
+        {
+            return Replot(settings.Replot);
+        }
         var sizes = ParseList(settings.Items, "--items");
         var ef = settings.Ef.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? [] : ParseList(settings.Ef, "--ef");
         if (sizes.Count > 1 && (settings.Index is not null || settings.TwoTower is not null))
@@ -202,6 +211,32 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
             AnsiConsole.WriteLine(markdown);
             AnsiConsole.WriteLine($"Wrote {stem}.md, .json, .png");
         }
+        return 0;
+    }
+
+    private static int Replot(string json)
+    {
+        IReadOnlyList<BenchResult> results;
+        try
+        {
+            results = BenchReport.ReadJson(File.ReadAllText(json));
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return Fail($"{json} is not a bench JSON file: {e.Message}");
+        }
+        string stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(json))!, Path.GetFileNameWithoutExtension(json));
+        if (results.Count == 1)
+        {
+            File.WriteAllText(stem + ".md", BenchReport.Markdown(results[0]));
+            BenchReport.QualityPlot(results[0], stem + ".png");
+        }
+        else
+        {
+            File.WriteAllText(stem + ".md", BenchReport.ScalingMarkdown(results));
+            BenchReport.ScalingPlot(results, stem + ".png");
+        }
+        AnsiConsole.WriteLine($"Wrote {stem}.md, .png");
         return 0;
     }
 
