@@ -117,8 +117,13 @@ public static class Trainer
                 since = 0;
                 DisposeState(bestState);
                 bestState = net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                if (outFolder is not null)
+                {
+                    // Keep the best checkpoint on disk as it improves, so an interrupted run still leaves one.
+                    model.Save(outFolder, new ModelManifest(o, data.ItemCount, dataPath, format, bestEpoch, best));
+                }
             }
-            else if (++since >= o.Patience)
+            else if (!(net is SparCodeNet && epoch <= o.QuantizerWarmupEpochs) && ++since >= o.Patience)
             {
                 log($"early stop: no better validation HR@50 for {o.Patience} epochs; keeping epoch {bestEpoch}");
                 break;

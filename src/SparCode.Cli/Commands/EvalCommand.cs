@@ -40,7 +40,8 @@ internal sealed class EvalCommand : GuardedCommand<EvalSettings>
             {
                 var result = Pipeline.Evaluate(model, twoTower, data, settings.Sparsity, settings.IndexPath, settings.Export || !File.Exists(settings.IndexPath), settings.CeilingUsers);
                 Pipeline.Print(result);
-                string path = Path.Combine(settings.Model!, "metrics.json");
+                // metrics.json next to the model for its default index; <index>.metrics.json for any other index.
+                string path = settings.Index is null ? Path.Combine(settings.Model!, "metrics.json") : Path.ChangeExtension(settings.IndexPath, ".metrics.json");
                 Evaluator.WriteJson(path, result);
                 AnsiConsole.MarkupLineInterpolated($"metrics written to {path}");
             }
