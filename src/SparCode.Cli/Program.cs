@@ -12,10 +12,13 @@ var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("sparcode");
-    config.AddCommand<DemoCommand>("demo")
-        .WithDescription("Synthesize, write, verify, inspect and query an index, then time single-threaded and batched search.")
-        .WithExample("demo")
-        .WithExample("demo", "--items", "50000", "--queries", "500");
+    config.AddCommand<TrainDemoCommand>("demo")
+        .WithDescription("The method end to end on embedded synthetic data: train two-tower and SparCode, export the index, evaluate every row, serve a few queries.")
+        .WithExample("demo");
+    config.AddCommand<DemoCommand>("serve-demo")
+        .WithDescription("Engine only: synthesize, write, verify, inspect and query an index, then time single-threaded and batched search.")
+        .WithExample("serve-demo")
+        .WithExample("serve-demo", "--items", "50000", "--queries", "500");
     config.AddCommand<SynthCommand>("synth")
         .WithDescription("Generate a seeded synthetic index and write it atomically.")
         .WithExample("synth", "--out", "out/synthetic.sci", "--items", "50000");
