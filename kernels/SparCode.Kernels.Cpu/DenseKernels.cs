@@ -97,7 +97,30 @@ public static class DenseKernels
         }
         if (path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated)
         {
-            for (; o + Vector256<float>.Count <= outputs; o += Vector256<float>.Count)
+            int width = Vector256<float>.Count;
+            for (; o + 4 * width <= outputs; o += 4 * width)
+            {
+                Vector256<float> a0 = Vector256.LoadUnsafe(ref b, (nuint)o), a1 = Vector256.LoadUnsafe(ref b, (nuint)(o + width));
+                Vector256<float> a2 = Vector256.LoadUnsafe(ref b, (nuint)(o + 2 * width)), a3 = Vector256.LoadUnsafe(ref b, (nuint)(o + 3 * width));
+                for (int j = 0; j < input.Length; j++)
+                {
+                    var x = Vector256.Create(input[j]);
+                    ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref row), x, a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref row, (nuint)width), x, a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref row, (nuint)(2 * width)), x, a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref row, (nuint)(3 * width)), x, a3);
+                }
+                if (relu)
+                {
+                    (a0, a1, a2, a3) = (Vector256.Max(a0, Vector256<float>.Zero), Vector256.Max(a1, Vector256<float>.Zero), Vector256.Max(a2, Vector256<float>.Zero), Vector256.Max(a3, Vector256<float>.Zero));
+                }
+                a0.StoreUnsafe(ref y, (nuint)o);
+                a1.StoreUnsafe(ref y, (nuint)(o + width));
+                a2.StoreUnsafe(ref y, (nuint)(o + 2 * width));
+                a3.StoreUnsafe(ref y, (nuint)(o + 3 * width));
+            }
+            for (; o + width <= outputs; o += width)
             {
                 var a = Vector256.LoadUnsafe(ref b, (nuint)o);
                 for (int j = 0; j < input.Length; j++)
@@ -109,7 +132,30 @@ public static class DenseKernels
         }
         if (path >= SimdPath.Vector128 && Vector128.IsHardwareAccelerated)
         {
-            for (; o + Vector128<float>.Count <= outputs; o += Vector128<float>.Count)
+            int width = Vector128<float>.Count;
+            for (; o + 4 * width <= outputs; o += 4 * width)
+            {
+                Vector128<float> a0 = Vector128.LoadUnsafe(ref b, (nuint)o), a1 = Vector128.LoadUnsafe(ref b, (nuint)(o + width));
+                Vector128<float> a2 = Vector128.LoadUnsafe(ref b, (nuint)(o + 2 * width)), a3 = Vector128.LoadUnsafe(ref b, (nuint)(o + 3 * width));
+                for (int j = 0; j < input.Length; j++)
+                {
+                    var x = Vector128.Create(input[j]);
+                    ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
+                    a0 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref row), x, a0);
+                    a1 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref row, (nuint)width), x, a1);
+                    a2 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref row, (nuint)(2 * width)), x, a2);
+                    a3 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref row, (nuint)(3 * width)), x, a3);
+                }
+                if (relu)
+                {
+                    (a0, a1, a2, a3) = (Vector128.Max(a0, Vector128<float>.Zero), Vector128.Max(a1, Vector128<float>.Zero), Vector128.Max(a2, Vector128<float>.Zero), Vector128.Max(a3, Vector128<float>.Zero));
+                }
+                a0.StoreUnsafe(ref y, (nuint)o);
+                a1.StoreUnsafe(ref y, (nuint)(o + width));
+                a2.StoreUnsafe(ref y, (nuint)(o + 2 * width));
+                a3.StoreUnsafe(ref y, (nuint)(o + 3 * width));
+            }
+            for (; o + width <= outputs; o += width)
             {
                 var a = Vector128.LoadUnsafe(ref b, (nuint)o);
                 for (int j = 0; j < input.Length; j++)
@@ -119,14 +165,29 @@ public static class DenseKernels
                 (relu ? Vector128.Max(a, Vector128<float>.Zero) : a).StoreUnsafe(ref y, (nuint)o);
             }
         }
-        for (; o < outputs; o++)
+        // Scalar tail (or the whole layer without SIMD): the outputs themselves accumulate, inputs outer and
+        // outputs inner, so the weights are read in memory order; each output still adds its terms in j order.
+        if (o < outputs)
         {
-            float a = Unsafe.Add(ref b, o);
+            var tail = output[o..];
+            bias[o..].CopyTo(tail);
             for (int j = 0; j < input.Length; j++)
             {
-                a = MathF.FusedMultiplyAdd(Unsafe.Add(ref w, (nint)j * outputs + o), input[j], a);
+                float x = input[j];
+                ref float row = ref Unsafe.Add(ref w, (nint)j * outputs);
+                for (int t = o; t < outputs; t++)
+                {
+                    ref float a = ref Unsafe.Add(ref y, t);
+                    a = MathF.FusedMultiplyAdd(Unsafe.Add(ref row, t), x, a);
+                }
             }
-            Unsafe.Add(ref y, o) = relu ? MathF.Max(a, 0f) : a;
+            if (relu)
+            {
+                foreach (ref float a in tail)
+                {
+                    a = MathF.Max(a, 0f);
+                }
+            }
         }
     }
 
