@@ -41,6 +41,13 @@ for switch in DOTNET_EnableAVX512=0 DOTNET_EnableAVX2=0 DOTNET_EnableHWIntrinsic
   done
 done
 
+# The benchmarks must build (done above) and complete a dry run; a failure counts as one failed check.
+echo "== benchmark dry run =="
+if ! dotnet run -c Release --no-build --project perf/SparCode.Benchmarks -- --filter '*' --job Dry >"$work/bench.log" 2>&1; then
+  tail -30 "$work/bench.log"
+  echo "Failed!  - Failed:     1, Passed:     0, Skipped:     0, Total:     1 - benchmark dry run" | tee -a "$log"
+fi
+
 # Sum the per-assembly summary lines: "Passed!  - Failed: 0, Passed: 12, Skipped: 1, Total: 13, ..."
 read -r passed failed skipped < <(grep -E "^(Passed|Failed)!" "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')

@@ -30,12 +30,12 @@ internal sealed class TrainDemoCommand : GuardedCommand<TrainDemoCommand.Setting
 
         [CommandOption("--users <N>")]
         [Description("Synthetic users.")]
-        [DefaultValue(3000)]
+        [DefaultValue(DefaultUsers)]
         public int Users { get; init; }
 
         [CommandOption("--items <N>")]
         [Description("Synthetic catalogue size.")]
-        [DefaultValue(400)]
+        [DefaultValue(DefaultItems)]
         public int Items { get; init; }
 
         [CommandOption("--density <RHO>")]
@@ -54,6 +54,12 @@ internal sealed class TrainDemoCommand : GuardedCommand<TrainDemoCommand.Setting
                 ? ValidationResult.Error("--epochs ≥ 1, --users ≥ 100, --density in (0, 1], --threads ≥ 0.")
                 : ValidationResult.Success();
     }
+
+    /// <summary>Default synthetic users.</summary>
+    internal const int DefaultUsers = 3000;
+
+    /// <summary>Default synthetic catalogue size.</summary>
+    internal const int DefaultItems = 400;
 
     /// <summary>The synthetic data of the demo: the generator's defaults with a mild popularity skew (learning starts sooner).</summary>
     internal static CrossFeatureOptions DataOptions(int users, int items) => new() { Users = users, Items = items, MinLength = 6, MaxLength = 14, PopularitySkew = 0.8 };
@@ -77,11 +83,11 @@ internal sealed class TrainDemoCommand : GuardedCommand<TrainDemoCommand.Setting
         log($"{data.UserCount:N0} users, {data.ItemCount:N0} items, {data.InteractionCount:N0} interactions; leave-one-out split (train all but the last two, validate on the second-to-last, test on the last)");
 
         AnsiConsole.Write(new Rule("[bold]2. Train the two-tower baseline[/]").LeftJustified());
-        var (twoTower, ttEpochs, ttManifest) = Trainer.Train(data, ModelOptions(ModelKind.TwoTower, settings.Epochs, settings.Threads), Path.Combine(settings.Out, "two-tower"), log, DataSettings.Synthetic, cancellationToken: cancellationToken);
+        var (twoTower, ttEpochs, ttManifest) = Trainer.Train(data, ModelOptions(ModelKind.TwoTower, settings.Epochs, settings.Threads), Path.Combine(settings.Out, "two-tower"), log, $"{DataSettings.Synthetic}:{settings.Users}:{settings.Items}", cancellationToken: cancellationToken);
         using (twoTower)
         {
             AnsiConsole.Write(new Rule("[bold]3. Train SparCode[/]").LeftJustified());
-            var (sparCode, scEpochs, scManifest) = Trainer.Train(data, ModelOptions(ModelKind.SparCode, settings.Epochs, settings.Threads), Path.Combine(settings.Out, "sparcode"), log, DataSettings.Synthetic, cancellationToken: cancellationToken);
+            var (sparCode, scEpochs, scManifest) = Trainer.Train(data, ModelOptions(ModelKind.SparCode, settings.Epochs, settings.Threads), Path.Combine(settings.Out, "sparcode"), log, $"{DataSettings.Synthetic}:{settings.Users}:{settings.Items}", cancellationToken: cancellationToken);
             using (sparCode)
             {
                 AnsiConsole.Write(new Rule("[bold]4. Export the index and evaluate[/]").LeftJustified());

@@ -14,7 +14,7 @@ internal class DataSettings : CommandSettings
 
     /// <summary>Data file, or "synthetic".</summary>
     [CommandOption("--data <PATH>")]
-    [Description("Interaction file (MovieLens u.data / ratings.dat, 'user item item ...' sequences, or CSV with user,item,time header), or 'synthetic' for the embedded cross-feature generator.")]
+    [Description("Interaction file (MovieLens u.data / ratings.dat, 'user item item ...' sequences, or CSV with user,item,time header), or 'synthetic[:USERS:ITEMS]' for the embedded cross-feature generator (the demo's data).")]
     public string? Data { get; init; }
 
     /// <summary>Format override.</summary>
@@ -26,9 +26,14 @@ internal class DataSettings : CommandSettings
     /// <summary>Loads the data named by <paramref name="data"/>.</summary>
     public static SequenceDataset Load(string data, InteractionFormat format, Action<string> log)
     {
-        if (string.Equals(data, Synthetic, StringComparison.OrdinalIgnoreCase))
+        if (data.StartsWith(Synthetic, StringComparison.OrdinalIgnoreCase))
         {
-            var generated = CrossFeatureGenerator.Generate(new CrossFeatureOptions());
+            // "synthetic" or "synthetic:USERS:ITEMS": the demo's data (TrainDemoCommand.DataOptions), so models trained by
+            // the demo can be exported and evaluated again from their manifest.
+            var parts = data.Split(':');
+            int users = parts.Length > 1 && int.TryParse(parts[1], out int u) ? u : TrainDemoCommand.DefaultUsers;
+            int items = parts.Length > 2 && int.TryParse(parts[2], out int i) ? i : TrainDemoCommand.DefaultItems;
+            var generated = CrossFeatureGenerator.Generate(TrainDemoCommand.DataOptions(users, items));
             log($"data: {generated.Source}: {generated.UserCount:N0} users, {generated.ItemCount:N0} items, {generated.InteractionCount:N0} interactions");
             return generated;
         }
