@@ -7,13 +7,13 @@ namespace SparCode.Format;
 /// <param name="Bias">Bias, <c>Outputs</c>.</param>
 public sealed record DenseLayer(int Outputs, int Inputs, float[] Weights, float[] Bias);
 
-/// <summary>Everything an index file holds, in memory, ready for <see cref="IndexWriter.Write"/>.</summary>
+/// <summary>Everything an index file holds, in memory, ready for <see cref="IndexWriter.Write"/>. A record, so <c>contents with { … }</c> copies it with changes (arrays are shared, not cloned).</summary>
 /// <remarks>
 /// Internal item <c>i</c> (0-based) is embedding row <c>i + 1</c> and has external id <c>ItemIds[i]</c>.
 /// Code <c>c = Σ_m j_m · K_c^m</c>; its posting list is
 /// <c>PostingItems[PostingOffsets[c] .. PostingOffsets[c + 1])</c> with matching scores.
 /// </remarks>
-public sealed class IndexContents
+public sealed record IndexContents
 {
     /// <summary>Model sizes.</summary>
     public required ModelDimensions Dimensions { get; init; }

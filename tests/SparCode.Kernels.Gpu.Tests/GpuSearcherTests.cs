@@ -40,20 +40,7 @@ public sealed class GpuSearcherTests(DeviceFixture fixture) : IDisposable
         });
         if (remap)
         {
-            contents = new IndexContents
-            {
-                Dimensions = contents.Dimensions,
-                ItemEmbedding = contents.ItemEmbedding,
-                Tower = contents.Tower,
-                Heads = contents.Heads,
-                Codebooks = contents.Codebooks,
-                PostingOffsets = contents.PostingOffsets,
-                PostingItems = contents.PostingItems,
-                PostingScores = contents.PostingScores,
-                ItemIds = contents.ItemIds,
-                FallbackOrder = contents.FallbackOrder,
-                CodeRemap = [.. Enumerable.Range(0, contents.Dimensions.CodeCount).Select(c => c & ~1)],
-            };
+            contents = contents with { CodeRemap = [.. Enumerable.Range(0, contents.Dimensions.CodeCount).Select(c => c & ~1)] };
         }
         string path = Path.Combine(_folder, $"{seed}-{items}-{remap}.sci");
         IndexWriter.Write(path, contents);

@@ -9,30 +9,14 @@ public sealed class CodeRemapTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>Odd codes are "unused" and served by the even code below them.</summary>
-    private static IndexContents WithRemap(IndexContents c, int[] remap) => new()
-    {
-        Dimensions = c.Dimensions,
-        ItemEmbedding = c.ItemEmbedding,
-        Tower = c.Tower,
-        Heads = c.Heads,
-        Codebooks = c.Codebooks,
-        PostingOffsets = c.PostingOffsets,
-        PostingItems = c.PostingItems,
-        PostingScores = c.PostingScores,
-        ItemIds = c.ItemIds,
-        FallbackOrder = c.FallbackOrder,
-        CodeRemap = remap,
-        MetadataJson = c.MetadataJson,
-    };
-
     [Fact]
     public void Remapped_codes_are_served_by_their_target_list()
     {
         var contents = SmallIndexes.Contents(seed: 7);
         int codes = contents.Dimensions.CodeCount;
+        // Odd codes are "unused" and served by the even code below them.
         var remap = Enumerable.Range(0, codes).Select(c => c & ~1).ToArray();
-        using var index = SparCodeIndex.Open(SmallIndexes.Write(_dir, WithRemap(contents, remap)));
+        using var index = SparCodeIndex.Open(SmallIndexes.Write(_dir, contents with { CodeRemap = remap }));
         Assert.Equal(remap, index.File.CodeRemap.ToArray());
 
         var searcher = index.CreateSearcher();
@@ -65,7 +49,7 @@ public sealed class CodeRemapTests : IDisposable
         var remap = Enumerable.Range(0, contents.Dimensions.CodeCount).ToArray();
         remap[3] = 5;
         remap[5] = 6;
-        var e = Assert.Throws<ArgumentException>(() => IndexWriter.Write(_dir.File("bad.sci"), WithRemap(contents, remap)));
+        var e = Assert.Throws<ArgumentException>(() => IndexWriter.Write(_dir.File("bad.sci"), contents with { CodeRemap = remap }));
         Assert.Contains("code remap sends code 3 to 5", e.Message);
     }
 }

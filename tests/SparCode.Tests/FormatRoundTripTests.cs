@@ -68,7 +68,7 @@ public class FormatRoundTripTests
         using var dir = new TempDirectory();
         var baseContents = SmallIndexes.Contents();
         var ids = baseContents.ItemIds.Select(i => i * 7 + 1_000_000_000_000L).ToArray();
-        string path = SmallIndexes.Write(dir, With(baseContents, itemIds: ids));
+        string path = SmallIndexes.Write(dir, baseContents with { ItemIds = ids });
         using var file = IndexFile.Open(path);
         Assert.False(file.ItemIds.IsContiguous);
         Assert.True(file.ItemIds.TryGetInternal(ids[123], out int internalId));
@@ -95,14 +95,14 @@ public class FormatRoundTripTests
         var contents = SmallIndexes.Contents();
         var ids = (long[])contents.ItemIds.Clone();
         ids[9] = ids[3];
-        var e = Assert.Throws<ArgumentException>(() => IndexWriter.Write(dir.File("a.sci"), With(contents, itemIds: ids)));
+        var e = Assert.Throws<ArgumentException>(() => IndexWriter.Write(dir.File("a.sci"), contents with { ItemIds = ids }));
         Assert.Contains("external item id 3 appears at internal ids 3 and 9", e.Message);
 
         var items = (int[])contents.PostingItems.Clone();
         int list = Enumerable.Range(0, contents.Dimensions.CodeCount).First(c => contents.PostingOffsets[c + 1] - contents.PostingOffsets[c] >= 2);
         int start = (int)contents.PostingOffsets[list];
         (items[start], items[start + 1]) = (items[start + 1], items[start]);
-        e = Assert.Throws<ArgumentException>(() => IndexWriter.Write(dir.File("b.sci"), With(contents, postingItems: items)));
+        e = Assert.Throws<ArgumentException>(() => IndexWriter.Write(dir.File("b.sci"), contents with { PostingItems = items }));
         Assert.Contains("strictly ascending", e.Message);
         Assert.Empty(Directory.GetFiles(dir.Path));
     }
@@ -124,19 +124,4 @@ public class FormatRoundTripTests
         Assert.Equal(SmallIndexes.Contents(seed: 2).PostingScores, second.PostingScores.ToArray());
         Assert.Equal([path], Directory.GetFiles(dir.Path));
     }
-
-    internal static IndexContents With(IndexContents c, long[]? itemIds = null, int[]? postingItems = null) => new()
-    {
-        Dimensions = c.Dimensions,
-        ItemEmbedding = c.ItemEmbedding,
-        Tower = c.Tower,
-        Heads = c.Heads,
-        Codebooks = c.Codebooks,
-        PostingOffsets = c.PostingOffsets,
-        PostingItems = postingItems ?? c.PostingItems,
-        PostingScores = c.PostingScores,
-        ItemIds = itemIds ?? c.ItemIds,
-        FallbackOrder = c.FallbackOrder,
-        MetadataJson = c.MetadataJson,
-    };
 }
