@@ -131,6 +131,7 @@ public sealed class SparCodeSearcher
             cursor[t] = (int)offsets[codes[t]];
             end[t] = (int)offsets[codes[t] + 1];
             touched += end[t] - cursor[t];
+            PostingKernels.Prefetch(postingItems[cursor[t]..end[t]], postingScores[cursor[t]..end[t]]);
         }
         LastPostingsTouched = touched;
         var window = _window.AsSpan();
