@@ -1,26 +1,15 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using SparCode.Cli.Rendering;
 using SparCode.Format;
 using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace SparCode.Cli.Commands;
 
 /// <summary><c>sparcode inspect</c>: header, model sizes, sections, posting statistics and metadata of an index.</summary>
-internal sealed class InspectCommand : GuardedCommand<InspectCommand.Settings>
+internal sealed class InspectCommand : GuardedCommand<IndexPathSettings>
 {
-    /// <summary>Options of <c>inspect</c>.</summary>
-    internal sealed class Settings : CommandSettings
-    {
-        /// <summary>The index file.</summary>
-        [CommandArgument(0, "<PATH>")]
-        [Description("Index file to inspect.")]
-        public string Path { get; init; } = "";
-    }
-
     /// <inheritdoc/>
-    protected override int Run(Settings settings, CancellationToken cancellationToken)
+    protected override int Run(IndexPathSettings settings, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         using var file = IndexFile.Open(settings.Path, IndexValidation.Full);

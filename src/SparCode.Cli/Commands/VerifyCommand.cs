@@ -1,26 +1,15 @@
-using System.ComponentModel;
 using System.Diagnostics;
 using SparCode.Cli.Rendering;
 using SparCode.Format;
 using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace SparCode.Cli.Commands;
 
 /// <summary><c>sparcode verify</c>: full validation; exit code 0 if the index is sound, 1 if not.</summary>
-internal sealed class VerifyCommand : GuardedCommand<VerifyCommand.Settings>
+internal sealed class VerifyCommand : GuardedCommand<IndexPathSettings>
 {
-    /// <summary>Options of <c>verify</c>.</summary>
-    internal sealed class Settings : CommandSettings
-    {
-        /// <summary>The index file.</summary>
-        [CommandArgument(0, "<PATH>")]
-        [Description("Index file to verify.")]
-        public string Path { get; init; } = "";
-    }
-
     /// <inheritdoc/>
-    protected override int Run(Settings settings, CancellationToken cancellationToken)
+    protected override int Run(IndexPathSettings settings, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         try
