@@ -147,6 +147,75 @@ public sealed class HnswIndex : IDisposable
         return (int)found;
     }
 
+    /// <summary>
+    /// Approximate top-k by inner product that never returns the rows in <paramref name="excludedRows"/>
+    /// (for example the user's history), through USearch's filtered search: excluded rows are skipped
+    /// as candidates inside the graph search, so ef is still the beam width (no over-fetching).
+    /// </summary>
+    /// <param name="query">d floats.</param>
+    /// <param name="k">Results wanted, ≥ 1.</param>
+    /// <param name="keys">Scratch of at least k keys.</param>
+    /// <param name="ids">Receives up to k external ids, best first.</param>
+    /// <param name="scores">Receives their inner products.</param>
+    /// <param name="excludedRows">Rows (not external ids) in 0..<see cref="Count"/>−1; empty runs the plain search.</param>
+    /// <returns>How many results were found.</returns>
+    /// <exception cref="ArgumentException">Wrong query length, short buffers, or an excluded row out of range.</exception>
+    public int Search(ReadOnlySpan<float> query, int k, Span<ulong> keys, Span<long> ids, Span<float> scores, ReadOnlySpan<int> excludedRows)
+    {
+        if (excludedRows.IsEmpty)
+        {
+            return Search(query, k, keys, ids, scores);
+        }
+        if (query.Length != _items.Dimension || k < 1 || keys.Length < k || ids.Length < k || scores.Length < k)
+        {
+            throw new ArgumentException($"Search needs a query of {_items.Dimension} floats and k ≥ 1 with k slots in keys, ids and scores; got {query.Length} floats, k = {k}, {keys.Length}, {ids.Length}, {scores.Length}.");
+        }
+        foreach (int row in excludedRows)
+        {
+            if ((uint)row >= (uint)_items.Count)
+            {
+                throw new ArgumentException($"Excluded row {row} is outside 0..{_items.Count - 1}.", nameof(excludedRows));
+            }
+        }
+        var mask = t_excluded is { } m && m.Length >= _items.Count ? m : t_excluded = new bool[_items.Count];
+        foreach (int row in excludedRows)
+        {
+            mask[row] = true;
+        }
+        nuint found;
+        IntPtr error;
+        try
+        {
+            found = UsearchNative.FilteredSearch(Handle, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(query), UsearchNative.ScalarKind.Float32,
+                (nuint)k, KeepPointer, IntPtr.Zero, ref keys[0], ref scores[0], out error);
+        }
+        finally
+        {
+            foreach (int row in excludedRows)
+            {
+                mask[row] = false;
+            }
+        }
+        UsearchNative.Check(error, "filtered_search");
+        var external = _items.Ids;
+        for (int i = 0; i < (int)found; i++)
+        {
+            ids[i] = external[(int)keys[i]];
+            scores[i] = 1f - scores[i];
+        }
+        return (int)found;
+    }
+
+    /// <summary>This thread's excluded-row mask, read by <see cref="Keep"/>: USearch runs the predicate on the calling thread.</summary>
+    [ThreadStatic]
+    private static bool[]? t_excluded;
+
+    private static readonly UsearchNative.Filter KeepDelegate = Keep;
+
+    private static readonly IntPtr KeepPointer = System.Runtime.InteropServices.Marshal.GetFunctionPointerForDelegate(KeepDelegate);
+
+    private static int Keep(ulong key, IntPtr state) => t_excluded![(int)key] ? 0 : 1;
+
     private IntPtr Handle => _handle != IntPtr.Zero ? _handle : throw new ObjectDisposedException(nameof(HnswIndex));
 
     private delegate nuint Getter(IntPtr index, out IntPtr error);

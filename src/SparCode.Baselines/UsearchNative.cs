@@ -4,8 +4,8 @@ namespace SparCode.Baselines;
 
 /// <summary>
 /// The few functions of USearch's C library (<c>libusearch_c</c>, shipped in the Cloud.Unum.USearch
-/// 2.26.6 package) that the managed wrapper does not expose: reserve with a thread count, and changing
-/// expansion_search after the build. Arrays are passed as pinned refs, so no unsafe code is needed.
+/// 2.26.6 package) that the managed wrapper does not expose: reserve with a thread count, changing
+/// expansion_search after the build, and filtered search. Arrays are passed as pinned refs, so no unsafe code is needed.
 /// </summary>
 internal static partial class UsearchNative
 {
@@ -60,6 +60,14 @@ internal static partial class UsearchNative
 
     [DllImport(Library, EntryPoint = "usearch_search")]
     internal static extern nuint Search(IntPtr index, ref float query, ScalarKind kind, nuint count, ref ulong keys, ref float distances, out IntPtr error);
+
+    /// <summary>The predicate of <c>usearch_filtered_search</c>: non-zero keeps <paramref name="key"/>.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int Filter(ulong key, IntPtr state);
+
+    /// <summary><c>usearch_filtered_search</c>: the predicate is applied to candidates during the graph search, so ef keeps its meaning.</summary>
+    [DllImport(Library, EntryPoint = "usearch_filtered_search")]
+    internal static extern nuint FilteredSearch(IntPtr index, ref float query, ScalarKind kind, nuint count, IntPtr filter, IntPtr state, ref ulong keys, ref float distances, out IntPtr error);
 
     [DllImport(Library, EntryPoint = "usearch_size")]
     internal static extern nuint Size(IntPtr index, out IntPtr error);

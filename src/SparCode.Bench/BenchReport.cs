@@ -24,6 +24,15 @@ public static class BenchReport
         text.AppendLine(CultureInfo.InvariantCulture, $"- Command: `{result.Command}`");
         text.AppendLine("- Quality is against each model's own exhaustive answer (SparCode: every posting of the query's codes; two-tower: exact scan). " +
             "HR = the exhaustive top-1 is among the results. A blocked scan's latency is its block's time.");
+        if (result.TwoTowerExcludesHistory)
+        {
+            text.AppendLine("- Every system excludes the query's history items (SparCode in the engine, two-tower exact by skipping those rows in the scan, HNSW through USearch's filtered search), " +
+                "as the leave-one-out evaluation does; the two-tower exhaustive answer excludes them too.");
+        }
+        if (result.Systems.Any(s => s.HeldOutHitRate is not null))
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- HR@{result.K} held-out = the query's held-out (test) item is among the results: the model's quality on the task, not the search's accuracy.");
+        }
         text.AppendLine();
         bool heldOut = result.Systems.Any(s => s.HeldOutHitRate is not null);
         text.AppendLine(CultureInfo.InvariantCulture, $"| system | threads |{(heldOut ? $" HR@{result.K} held-out |" : "")} recall@{result.K} | HR@{result.K} (top-1) | p50 µs | p99 µs | QPS | postings/query | index size | memory | build s | build covers |");
@@ -44,10 +53,19 @@ public static class BenchReport
     public static IReadOnlyList<BenchResult> ReadJson(string json) =>
         JsonSerializer.Deserialize<List<BenchResult>>(json, JsonOptions) ?? throw new JsonException("The JSON holds no benchmark runs.");
 
-    /// <summary>Recall against p50 latency (log scale) for every system of one run.</summary>
-    public static void QualityPlot(BenchResult result, string path, int width = 1000, int height = 640)
+    /// <summary>
+    /// Quality against p50 latency (log scale) for every system of one run: recall@k against the model's own
+    /// exhaustive answer, or with <paramref name="heldOut"/> the held-out HR@k (the run must have held-out items).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="heldOut"/> is set but the run has no held-out hit rates.</exception>
+    public static void QualityPlot(BenchResult result, string path, bool heldOut = false, int width = 1000, int height = 640)
     {
         ArgumentNullException.ThrowIfNull(result);
+        if (heldOut && result.Systems.Any(s => s.HeldOutHitRate is null))
+        {
+            throw new ArgumentException("The run has no held-out hit rates to plot.", nameof(heldOut));
+        }
+        double Quality(SystemResult s) => heldOut ? s.HeldOutHitRate!.Value : s.RecallAtK;
         var plot = new ScottPlot.Plot();
         double maxX = result.Systems.Max(s => Math.Log10(s.P50Micros));
         void Series(IEnumerable<SystemResult> systems, string legend, bool label)
@@ -57,14 +75,14 @@ public static class BenchReport
             {
                 return;
             }
-            var scatter = plot.Add.Scatter(points.Select(s => Math.Log10(s.P50Micros)).ToArray(), points.Select(s => s.RecallAtK).ToArray());
+            var scatter = plot.Add.Scatter(points.Select(s => Math.Log10(s.P50Micros)).ToArray(), points.Select(Quality).ToArray());
             scatter.LegendText = legend;
             scatter.MarkerSize = 9;
             scatter.LineWidth = points.Count > 1 && points.All(p => p.Ef is not null) ? 1.5f : 0;
             for (int i = 0; i < points.Count; i++)
             {
                 var s = points[i];
-                var text = plot.Add.Text(label ? $"ef={s.Ef}" : Short(s), Math.Log10(s.P50Micros), s.RecallAtK);
+                var text = plot.Add.Text(label ? $"ef={s.Ef}" : Short(s), Math.Log10(s.P50Micros), Quality(s));
                 text.LabelFontSize = 11;
                 // The slowest point's label goes to its left so that it stays inside the plot.
                 bool rightmost = Math.Log10(s.P50Micros) >= maxX - 1e-9;
@@ -74,13 +92,13 @@ public static class BenchReport
                 text.LabelOffsetY = label ? 4 : (i % 2 == 0 ? -18 : 6);
             }
         }
-        Series(result.Systems.Where(s => s.Model == "SparCode"), "SparCode CPU (vs its own exhaustive)", false);
+        Series(result.Systems.Where(s => s.Model == "SparCode"), heldOut ? "SparCode CPU" : "SparCode CPU (vs its own exhaustive)", false);
         Series(result.Systems.Where(s => s.Model != "SparCode" && s.Ef is null), "Two-tower exact", false);
         Series(result.Systems.Where(s => s.Ef is not null), "Two-tower HNSW (USearch)", true);
         plot.Axes.Margins(0.15, 0.08);
         plot.Title($"Quality vs latency, {result.Items:N0} items, k = {result.K} (load {result.LoadBefore.Split(' ')[0]})");
         plot.XLabel("p50 latency per query, log10(µs)");
-        plot.YLabel($"recall@{result.K} vs own model's exhaustive top-{result.K}");
+        plot.YLabel(heldOut ? $"HR@{result.K} of the held-out item" : $"recall@{result.K} vs own model's exhaustive top-{result.K}");
         plot.ShowLegend(ScottPlot.Alignment.LowerRight);
         plot.SavePng(path, width, height);
     }

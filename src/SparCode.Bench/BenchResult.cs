@@ -36,7 +36,9 @@ public sealed record SystemResult(
 /// <param name="TwoTowerSource">"synthetic …" or the embeddings path.</param>
 /// <param name="PeakWorkingSetBytes">The process's peak working set at the end of the run.</param>
 /// <param name="Systems">Per-system numbers.</param>
+/// <param name="TwoTowerExcludesHistory">Whether the two-tower systems (and their exhaustive answer) skipped each
+/// query's history items, as SparCode does; true when trained histories were given for the two-tower users.</param>
 public sealed record BenchResult(
     string Machine, string Command, DateTime StartedUtc, string LoadBefore, string LoadAfter,
     int Items, int Queries, int K, string SparCodeSource, string TwoTowerSource, long PeakWorkingSetBytes,
-    IReadOnlyList<SystemResult> Systems);
+    IReadOnlyList<SystemResult> Systems, bool TwoTowerExcludesHistory = false);

@@ -101,10 +101,13 @@ public static class BenchRunner
             }
         }
         int k = Math.Min(options.K, Math.Min(items, twoTower.Items.Count));
+        // Given histories that belong to the given two-tower users: both models exclude the history, as the evaluation does.
+        bool excludeHistory = options.TwoTowerPath is not null && options.HistoriesPath is not null;
+        var excluded = excludeHistory ? Exclusions.FromHistories(histories, twoTower.Items.Ids) : Exclusions.None;
 
         log($"Exhaustive answers: SparCode (dense accumulation over every list of the query's codes) and two-tower (exact scan) for {queries:N0} queries …");
         var sparTruth = SparCodeTruth(index, histories, k, options.Threads);
-        var towerTruth = TwoTowerTruth(twoTower, queries, k, options.Block, options.Threads);
+        var towerTruth = TwoTowerTruth(twoTower, queries, k, options.Block, options.Threads, excluded);
 
         var systems = new List<BenchSystem>
         {
@@ -115,10 +118,10 @@ public static class BenchRunner
             systems.Add(new SparCodeParallel(index, histories, searchOptions, k, options.Threads) { IndexBytes = index.File.Length, MemoryBytes = index.File.Length, BuildSeconds = sparBuild, BuildNote = sparNote });
         }
         long matrixBytes = twoTower.Items.Vectors.LongLength * sizeof(float);
-        systems.Add(new ExactSingle(twoTower.Items, twoTower.Users, k) { IndexBytes = matrixBytes, MemoryBytes = matrixBytes, BuildNote = "none (raw matrix)" });
+        systems.Add(new ExactSingle(twoTower.Items, twoTower.Users, k, excluded) { IndexBytes = matrixBytes, MemoryBytes = matrixBytes, BuildNote = "none (raw matrix)" });
         if (options.Block > 1)
         {
-            systems.Add(new ExactBlocked(twoTower.Items, twoTower.Users, k, options.Block) { IndexBytes = matrixBytes, MemoryBytes = matrixBytes, BuildNote = "none (raw matrix)" });
+            systems.Add(new ExactBlocked(twoTower.Items, twoTower.Users, k, options.Block, excluded) { IndexBytes = matrixBytes, MemoryBytes = matrixBytes, BuildNote = "none (raw matrix)" });
         }
         HnswIndex? hnsw = null;
         try
@@ -131,7 +134,7 @@ public static class BenchRunner
                 long serialized = hnsw.SerializedBytes, memory = hnsw.MemoryBytes;
                 foreach (int ef in options.Ef)
                 {
-                    systems.Add(new HnswSystem(hnsw, twoTower.Users, k, ef)
+                    systems.Add(new HnswSystem(hnsw, twoTower.Users, k, ef, excluded)
                     {
                         IndexBytes = serialized,
                         MemoryBytes = memory,
@@ -176,7 +179,7 @@ public static class BenchRunner
                 s.MeanPostings, s.IndexBytes, s.MemoryBytes, s.BuildSeconds, s.BuildNote, heldOut is null ? null : HeldOutHits(s.Ids, heldOut, queries, k));
         }).ToList();
         return new BenchResult(Machine(), command, started, loadBefore, Load(), items, queries, k, sparSource, towerSource,
-            Process.GetCurrentProcess().PeakWorkingSet64, results);
+            Process.GetCurrentProcess().PeakWorkingSet64, results, excludeHistory);
     }
 
     /// <summary>Truth ids per query (−1 padded) for SparCode: every posting of the query's codes summed into a dense accumulator.</summary>
@@ -234,7 +237,7 @@ public static class BenchRunner
         return truth;
     }
 
-    private static long[] TwoTowerTruth(TwoTowerModel model, int queries, int k, int block, int threads)
+    private static long[] TwoTowerTruth(TwoTowerModel model, int queries, int k, int block, int threads, Exclusions excluded)
     {
         var truth = new long[(long)queries * k];
         int d = model.Users.Dimension;
@@ -244,7 +247,17 @@ public static class BenchRunner
             (b, _, s) =>
             {
                 int from = b * block, count = Math.Min(block, queries - from);
-                s.Searcher.SearchBlock(model.Users.Vectors.AsSpan(from * d, count * d), count, k, truth.AsSpan(from * k, count * k), s.Scores);
+                var vectors = model.Users.Vectors.AsSpan(from * d, count * d);
+                if (!excluded.Any)
+                {
+                    s.Searcher.SearchBlock(vectors, count, k, truth.AsSpan(from * k, count * k), s.Scores);
+                    return s;
+                }
+                // One query at a time: the truth does not need the blocked scan's speed, only its results.
+                for (int q = from; q < from + count; q++)
+                {
+                    s.Searcher.Search(model.Users.Row(q), k, truth.AsSpan(q * k, k), s.Scores.AsSpan(0, k), excluded.For(q));
+                }
                 return s;
             },
             _ => { });

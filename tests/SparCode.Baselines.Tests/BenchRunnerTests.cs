@@ -37,6 +37,8 @@ public sealed class BenchRunnerTests : IDisposable
         string png = Path.Combine(_folder, "q.png");
         BenchReport.QualityPlot(result, png);
         Assert.True(new FileInfo(png).Length > 1000);
+        Assert.False(result.TwoTowerExcludesHistory);
+        Assert.Throws<ArgumentException>(() => BenchReport.QualityPlot(result, png, heldOut: true));
         Assert.Contains("| Two-tower HNSW ef=200 | 1 |", BenchReport.Markdown(result));
         Assert.Contains("\"RecallAtK\"", BenchReport.Json([result]));
         Assert.Equal(BenchReport.Markdown(result), BenchReport.Markdown(BenchReport.ReadJson(BenchReport.Json([result]))[0]));
@@ -63,17 +65,36 @@ public sealed class BenchRunnerTests : IDisposable
             HeldOutPath = heldOut,
             Queries = 100,
             Rounds = 2,
-            Ef = [],
+            Ef = [400],
             Threads = 1,
             K = 10,
         }, "test", _ => { });
         Assert.Equal(12, result.Queries);
         Assert.Equal(800, result.Items);
         Assert.Equal(index, result.SparCodeSource);
-        Assert.Equal(["SparCode CPU", "Two-tower exact", "Two-tower exact, 8 queries/pass"], result.Systems.Select(s => s.Name));
-        Assert.All(result.Systems, s => Assert.Equal(1.0, s.RecallAtK));
+        Assert.True(result.TwoTowerExcludesHistory);
+        Assert.Equal(["SparCode CPU", "Two-tower exact", "Two-tower exact, 8 queries/pass", "Two-tower HNSW ef=400"], result.Systems.Select(s => s.Name));
+        // Exact scans with the history skipped must equal the exhaustive answer with the history skipped.
+        Assert.All(result.Systems.Where(s => s.Ef is null), s => Assert.Equal(1.0, s.RecallAtK));
+        Assert.InRange(result.Systems[^1].RecallAtK, 0.9, 1.0);
+        Assert.Contains("Every system excludes the query's history items", BenchReport.Markdown(result));
+        string png = Path.Combine(_folder, "heldout.png");
+        BenchReport.QualityPlot(result, png, heldOut: true);
+        Assert.True(new FileInfo(png).Length > 1000);
         Assert.All(result.Systems, s => Assert.InRange(s.HeldOutHitRate!.Value, 0.0, 1.0));
         Assert.Contains("HR@10 held-out", BenchReport.Markdown(result));
+    }
+
+    [Fact]
+    public void HistoriesBecomeDistinctAscendingRowsOfKnownIds()
+    {
+        var excluded = Exclusions.FromHistories([[30, 10, 30, 99], [], [20]], [10, 20, 30]);
+        Assert.True(excluded.Any);
+        Assert.Equal([0, 2], excluded.For(0).ToArray());
+        Assert.Empty(excluded.For(1).ToArray());
+        Assert.Equal([1], excluded.For(2).ToArray());
+        Assert.False(Exclusions.None.Any);
+        Assert.Empty(Exclusions.None.For(5).ToArray());
     }
 
     [Fact]

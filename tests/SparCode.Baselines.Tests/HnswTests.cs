@@ -43,6 +43,40 @@ public class HnswTests
     }
 
     [Fact]
+    public void FilteredSearchSkipsExcludedRowsAndForgetsThemAfterwards()
+    {
+        var model = SyntheticTwoTower.Create(new SyntheticTwoTowerOptions { ItemCount = 2500, UserCount = 30, Dimension = 16, Seed = 12 });
+        // One adding thread: the same graph every run.
+        using var index = HnswIndex.Build(model.Items, new HnswOptions { Connectivity = 16, ExpansionAdd = 64, BuildThreads = 1 });
+        index.ExpansionSearch = 200;
+        var exact = new ExactMipsSearcher(model.Items);
+        const int k = 10;
+        var keys = new ulong[k];
+        var ids = new long[k];
+        var scores = new float[k];
+        var truth = new long[k];
+        var truthScores = new float[k];
+        int hits = 0;
+        for (int u = 0; u < model.Users.Count; u++)
+        {
+            var query = model.Users.Row(u);
+            // Exclude the exact top 5 (ids are rows in a synthetic table) and some uneven others.
+            exact.Search(query, 5, truth, truthScores);
+            int[] excluded = [.. truth.Take(5).Select(id => (int)id).Concat([u, 7 * u + 3]).Distinct().Order()];
+            Assert.Equal(k, index.Search(query, k, keys, ids, scores, excluded));
+            Assert.DoesNotContain(ids, id => excluded.Contains((int)id));
+            exact.Search(query, k, truth, truthScores, excluded);
+            hits += ids.Intersect(truth).Count();
+            // The mask is cleared: a search without exclusions finds the best item again.
+            index.Search(query, k, keys, ids, scores, []);
+            exact.Search(query, 1, truth, truthScores);
+            Assert.Contains(truth[0], ids);
+        }
+        Assert.True(hits >= 0.95 * k * model.Users.Count, $"filtered recall@{k} at ef = 200 is {hits / (double)(k * model.Users.Count)}");
+        Assert.Throws<ArgumentException>(() => index.Search(model.Users.Row(0), k, keys, ids, scores, [2500]));
+    }
+
+    [Fact]
     public void BadQueryThrows()
     {
         var model = SyntheticTwoTower.Create(new SyntheticTwoTowerOptions { ItemCount = 100, UserCount = 1, Dimension = 8 });

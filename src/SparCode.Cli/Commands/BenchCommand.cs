@@ -193,8 +193,9 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
             File.WriteAllText(stem + ".md", markdown);
             File.WriteAllText(stem + ".json", BenchReport.Json([result]));
             BenchReport.QualityPlot(result, stem + ".png");
+            bool heldOut = HeldOutPlot(result, stem);
             AnsiConsole.WriteLine(markdown);
-            AnsiConsole.WriteLine($"Wrote {stem}.md, .json, .png");
+            AnsiConsole.WriteLine($"Wrote {stem}.md, .json, .png{(heldOut ? $", {stem}-heldout.png" : "")}");
             if (settings.Index is null)
             {
                 // The synthetic index is large and cheap to regenerate.
@@ -230,6 +231,7 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
         {
             File.WriteAllText(stem + ".md", BenchReport.Markdown(results[0]));
             BenchReport.QualityPlot(results[0], stem + ".png");
+            HeldOutPlot(results[0], stem);
         }
         else
         {
@@ -238,6 +240,17 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
         }
         AnsiConsole.WriteLine($"Wrote {stem}.md, .png");
         return 0;
+    }
+
+    /// <summary>Writes <c>&lt;stem&gt;-heldout.png</c> (held-out HR@k against latency) when the run has held-out items.</summary>
+    private static bool HeldOutPlot(BenchResult result, string stem)
+    {
+        if (result.Systems.Any(s => s.HeldOutHitRate is null))
+        {
+            return false;
+        }
+        BenchReport.QualityPlot(result, stem + "-heldout.png", heldOut: true);
+        return true;
     }
 
     private static List<int> ParseList(string text, string option)
