@@ -40,6 +40,7 @@ app.Configure(config =>
     config.AddCommand<QueryCommand>("query")
         .WithDescription("Run one query: a user history in, the top-k items out.")
         .WithExample("query", "out/synthetic.sci", "--history", "1,2,3", "-k", "10");
+    config.AddCommand<TwoTowerExportCommand>("export-two-tower").WithDescription("Write a trained two-tower model's item table, test users' query vectors, test histories and held-out items for 'bench'.").WithExample("export-two-tower", "--model", "out/ml100k-two-tower");
     config.AddCommand<BenchCommand>("bench").WithDescription("One-run comparison: SparCode CPU vs two-tower exact vs HNSW (quality, latency, size, build time); markdown, JSON, PNG.").WithExample("bench", "--items", "100000", "--queries", "500");
 });
 return app.Run(args);
