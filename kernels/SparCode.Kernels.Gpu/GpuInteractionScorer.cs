@@ -8,28 +8,33 @@ namespace SparCode.Kernels.Gpu;
 /// the per-token part <c>W_u·z</c> and the per-item part <c>W_v·v + b₁</c> are computed once each
 /// (first-layer decomposition), pairs are formed on the device, and the remaining layers run as
 /// tiled GEMMs with fused bias and ReLU. Two uses: scoring every code × every item when building an
-/// index, and re-scoring candidates with unquantized tokens (refine).
+/// index, and re-scoring candidates with unquantized tokens (refine, <see cref="GpuRefiner"/>).
 /// </summary>
-/// <remarks>Kernels and weight buffers are created once in the constructor. Not thread-safe.</remarks>
+/// <remarks>
+/// Kernels, weight buffers and the per-pass scratch (activations and pair indices for
+/// <see cref="MaxPairs"/> pairs) are created once in the constructor. Not thread-safe.
+/// </remarks>
 public sealed class GpuInteractionScorer : IDisposable
 {
     private readonly GpuDevice _device;
     private readonly InteractionMlp _mlp;
     private readonly int _tile;
-    private readonly List<MemoryBuffer1D<float, Stride1D.Dense>> _owned = [];
+    private readonly List<IDisposable> _owned = [];
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _firstUser;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _firstItem;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _firstBias;
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> _noBias;
     private readonly (MemoryBuffer1D<float, Stride1D.Dense> Weights, MemoryBuffer1D<float, Stride1D.Dense> Bias, int Width)[] _layers;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _activationA;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _activationB;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _pairA;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _pairB;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> _gemm;
     private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, ArrayView<float>> _pairs;
-    private readonly int _maxWidth;
 
-    /// <summary>Uploads the MLP and loads the kernels.</summary>
+    /// <summary>Uploads the MLP, allocates the scratch of one pass and loads the kernels.</summary>
     /// <param name="device">The accelerator.</param>
     /// <param name="mlp">The interaction MLP.</param>
-    /// <param name="maxPairs">Pairs per device pass; scratch is about maxPairs × widest layer × 8 bytes.</param>
+    /// <param name="maxPairs">Pairs per device pass; scratch is about maxPairs × (widest layer × 8 + 8) bytes.</param>
     /// <exception cref="ArgumentException">The MLP's shapes are inconsistent.</exception>
     public GpuInteractionScorer(GpuDevice device, InteractionMlp mlp, int maxPairs = 1 << 16)
     {
@@ -44,24 +49,41 @@ public sealed class GpuInteractionScorer : IDisposable
         _mlp = mlp;
         MaxPairs = maxPairs;
         _tile = Math.Min(InteractionKernels.MaxTile, (int)Math.Sqrt(device.Accelerator.MaxNumThreadsPerGroup));
-        _firstUser = Upload(mlp.FirstUser);
-        _firstItem = Upload(mlp.FirstItem);
-        _firstBias = Upload(mlp.FirstBias);
-        _noBias = Upload([0f]);
-        _maxWidth = mlp.FirstWidth;
-        _layers = new (MemoryBuffer1D<float, Stride1D.Dense>, MemoryBuffer1D<float, Stride1D.Dense>, int)[mlp.Hidden.Count + 1];
-        for (int l = 0; l < mlp.Hidden.Count; l++)
+        try
         {
-            _layers[l] = (Upload(mlp.Hidden[l].Weights), Upload(mlp.Hidden[l].Bias), mlp.Hidden[l].Bias.Length);
-            _maxWidth = Math.Max(_maxWidth, mlp.Hidden[l].Bias.Length);
+            _firstUser = Upload(mlp.FirstUser);
+            _firstItem = Upload(mlp.FirstItem);
+            _firstBias = Upload(mlp.FirstBias);
+            int maxWidth = mlp.FirstWidth;
+            _layers = new (MemoryBuffer1D<float, Stride1D.Dense>, MemoryBuffer1D<float, Stride1D.Dense>, int)[mlp.Hidden.Count + 1];
+            for (int l = 0; l < mlp.Hidden.Count; l++)
+            {
+                _layers[l] = (Upload(mlp.Hidden[l].Weights), Upload(mlp.Hidden[l].Bias), mlp.Hidden[l].Bias.Length);
+                maxWidth = Math.Max(maxWidth, mlp.Hidden[l].Bias.Length);
+            }
+            _layers[^1] = (Upload(mlp.Output), Upload([mlp.OutputBias]), 1);
+            _activationA = Own(device.Accelerator.Allocate1D<float>((long)maxPairs * maxWidth));
+            _activationB = Own(device.Accelerator.Allocate1D<float>((long)maxPairs * maxWidth));
+            _pairA = Own(device.Accelerator.Allocate1D<int>(maxPairs));
+            _pairB = Own(device.Accelerator.Allocate1D<int>(maxPairs));
         }
-        _layers[^1] = (Upload(mlp.Output), Upload([mlp.OutputBias]), 1);
+        catch
+        {
+            Dispose();
+            throw;
+        }
         _gemm = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(InteractionKernels.GemmBiasAct);
         _pairs = device.Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, ArrayView<float>>(InteractionKernels.PairFirstLayer);
     }
 
     /// <summary>Pairs per device pass.</summary>
     public int MaxPairs { get; }
+
+    /// <summary>The MLP this scorer evaluates.</summary>
+    public InteractionMlp Mlp => _mlp;
+
+    /// <summary>The accelerator this scorer runs on.</summary>
+    public GpuDevice Device => _device;
 
     /// <summary>
     /// Scores every token against every item: <c>scores[t · n + i] = f([tokens_t; items_i])</c>, in blocks
@@ -81,23 +103,21 @@ public sealed class GpuInteractionScorer : IDisposable
         {
             throw new ArgumentException($"{itemCount} items exceed the {MaxPairs} pairs of one pass; create the scorer with a larger maxPairs.", nameof(items));
         }
-        using var u = FirstLayer(tokens, tokenCount, _firstUser, _mlp.TokenDim, _noBias);
-        using var v = FirstLayer(items, itemCount, _firstItem, _mlp.ItemDim, _firstBias);
-        int tokensPerPass = Math.Max(1, MaxPairs / Math.Max(1, itemCount));
+        using var u = UserPart(tokens);
+        using var v = ItemPart(items);
+        int tokensPerPass = Math.Max(1, MaxPairs / itemCount);
         var host = new float[(long)tokensPerPass * itemCount];
         for (int first = 0; first < tokenCount; first += tokensPerPass)
         {
             int count = Math.Min(tokensPerPass, tokenCount - first);
             int pairs = count * itemCount;
-            using var scores = Run(u, v, default, default, first, itemCount, pairs);
-            scores.View.AsContiguous().SubView(0, pairs).CopyToCPU(host.AsSpan(0, pairs));
+            Run(u.View, v.View, default, default, first, itemCount, pairs, host.AsSpan(0, pairs));
             onBlock(first, count, host.AsSpan(0, pairs));
         }
     }
 
     /// <summary>
-    /// Scores listed pairs: <c>scores[p] = f([tokens_{a[p]}; items_{b[p]}])</c> — e.g. the refine stage,
-    /// where each query's unquantized tokens meet its candidate items.
+    /// Scores listed pairs: <c>scores[p] = f([tokens_{a[p]}; items_{b[p]}])</c>.
     /// </summary>
     /// <param name="tokens">Row-major tokens × TokenDim.</param>
     /// <param name="items">Row-major items × ItemDim.</param>
@@ -109,6 +129,15 @@ public sealed class GpuInteractionScorer : IDisposable
     {
         int tokenCount = Rows(tokens, _mlp.TokenDim, nameof(tokens));
         int itemCount = Rows(items, _mlp.ItemDim, nameof(items));
+        CheckPairs(tokenCount, itemCount, tokenOfPair, itemOfPair, scores);
+        using var u = UserPart(tokens);
+        using var v = ItemPart(items);
+        ScorePairs(u.View, v.View, tokenOfPair, itemOfPair, scores);
+    }
+
+    /// <summary>Throws unless the pair lists have equal lengths, fit <paramref name="scores"/> and index existing rows.</summary>
+    internal static void CheckPairs(int tokenCount, int itemCount, ReadOnlySpan<int> tokenOfPair, ReadOnlySpan<int> itemOfPair, ReadOnlySpan<float> scores)
+    {
         if (tokenOfPair.Length != itemOfPair.Length || scores.Length < tokenOfPair.Length)
         {
             throw new ArgumentException($"{tokenOfPair.Length} token indices, {itemOfPair.Length} item indices and {scores.Length} scores: expected equal counts.");
@@ -120,53 +149,54 @@ public sealed class GpuInteractionScorer : IDisposable
                 throw new ArgumentException($"Pair {p} is ({tokenOfPair[p]}, {itemOfPair[p]}); expected token < {tokenCount} and item < {itemCount}.");
             }
         }
-        using var u = FirstLayer(tokens, tokenCount, _firstUser, _mlp.TokenDim, _noBias);
-        using var v = FirstLayer(items, itemCount, _firstItem, _mlp.ItemDim, _firstBias);
+    }
+
+    /// <summary>Scores pairs of rows of device-resident first-layer parts (indices already checked), one pass per <see cref="MaxPairs"/>.</summary>
+    internal void ScorePairs(ArrayView<float> u, ArrayView<float> v, ReadOnlySpan<int> tokenOfPair, ReadOnlySpan<int> itemOfPair, Span<float> scores)
+    {
         for (int first = 0; first < tokenOfPair.Length; first += MaxPairs)
         {
             int pairs = Math.Min(MaxPairs, tokenOfPair.Length - first);
-            using var a = _device.Accelerator.Allocate1D(tokenOfPair.Slice(first, pairs).ToArray());
-            using var b = _device.Accelerator.Allocate1D(itemOfPair.Slice(first, pairs).ToArray());
-            using var result = Run(u, v, a.View, b.View, 0, 1, pairs);
-            result.View.AsContiguous().SubView(0, pairs).CopyToCPU(scores.Slice(first, pairs));
+            _pairA.View.AsContiguous().SubView(0, pairs).CopyFromCPU(tokenOfPair.Slice(first, pairs));
+            _pairB.View.AsContiguous().SubView(0, pairs).CopyFromCPU(itemOfPair.Slice(first, pairs));
+            Run(u, v, _pairA.View.SubView(0, pairs), _pairB.View.SubView(0, pairs), 0, 1, pairs, scores.Slice(first, pairs));
         }
     }
+
+    /// <summary>User side of the first layer, <c>W_u·z</c> for every token row: a device buffer of rows × H₁ (caller disposes).</summary>
+    internal MemoryBuffer1D<float, Stride1D.Dense> UserPart(ReadOnlySpan<float> tokens) =>
+        FirstLayer(tokens, Rows(tokens, _mlp.TokenDim, nameof(tokens)), _firstUser, _mlp.TokenDim, default);
+
+    /// <summary>Item side of the first layer, <c>W_v·v + b₁</c> for every item row: a device buffer of rows × H₁ (caller disposes).</summary>
+    internal MemoryBuffer1D<float, Stride1D.Dense> ItemPart(ReadOnlySpan<float> items) =>
+        FirstLayer(items, Rows(items, _mlp.ItemDim, nameof(items)), _firstItem, _mlp.ItemDim, _firstBias.View);
 
     /// <summary>Rows × H₁ first-layer partial: W·x (+ bias) for every row, as one GEMM.</summary>
     private MemoryBuffer1D<float, Stride1D.Dense> FirstLayer(ReadOnlySpan<float> rows, int count, MemoryBuffer1D<float, Stride1D.Dense> weights, int depth,
-        MemoryBuffer1D<float, Stride1D.Dense> bias)
+        ArrayView<float> bias)
     {
-        using var input = _device.Accelerator.Allocate1D(rows.ToArray());
+        using var input = _device.Accelerator.Allocate1D<float>(rows.Length);
+        input.View.AsContiguous().CopyFromCPU(rows);
         var output = _device.Accelerator.Allocate1D<float>((long)count * _mlp.FirstWidth);
-        Gemm(input.View, weights.View, bias == _noBias ? default : bias.View, output.View, count, _mlp.FirstWidth, depth, relu: false);
+        Gemm(input.View, weights.View, bias, output.View, count, _mlp.FirstWidth, depth, relu: false);
         return output;
     }
 
-    /// <summary>Pair layer, then every hidden layer and the output layer as GEMMs; returns one score per pair.</summary>
-    private MemoryBuffer1D<float, Stride1D.Dense> Run(MemoryBuffer1D<float, Stride1D.Dense> u, MemoryBuffer1D<float, Stride1D.Dense> v,
-        ArrayView<int> pairA, ArrayView<int> pairB, int aStart, int bCount, int pairs)
+    /// <summary>Pair layer, then every hidden layer and the output layer as GEMMs; copies one score per pair into <paramref name="scores"/>.</summary>
+    private void Run(ArrayView<float> u, ArrayView<float> v, ArrayView<int> pairA, ArrayView<int> pairB, int aStart, int bCount, int pairs, Span<float> scores)
     {
-        var accelerator = _device.Accelerator;
-        var h = accelerator.Allocate1D<float>((long)pairs * _maxWidth);
-        var next = accelerator.Allocate1D<float>((long)pairs * _maxWidth);
-        try
+        var (h, next) = (_activationA.View, _activationB.View);
+        _pairs(new Index2D(pairs, _mlp.FirstWidth), u, v, pairA, pairB, aStart, bCount, _mlp.FirstWidth, h);
+        int width = _mlp.FirstWidth;
+        for (int l = 0; l < _layers.Length; l++)
         {
-            _pairs(new Index2D(pairs, _mlp.FirstWidth), u.View, v.View, pairA, pairB, aStart, bCount, _mlp.FirstWidth, h.View);
-            int width = _mlp.FirstWidth;
-            for (int l = 0; l < _layers.Length; l++)
-            {
-                var (weights, bias, outputs) = _layers[l];
-                Gemm(h.View, weights.View, bias.View, next.View, pairs, outputs, width, relu: l < _layers.Length - 1);
-                (h, next) = (next, h);
-                width = outputs;
-            }
-            accelerator.Synchronize();
-            return h;
+            var (weights, bias, outputs) = _layers[l];
+            Gemm(h, weights.View, bias.View, next, pairs, outputs, width, relu: l < _layers.Length - 1);
+            (h, next) = (next, h);
+            width = outputs;
         }
-        finally
-        {
-            next.Dispose();
-        }
+        _device.Accelerator.Synchronize();
+        h.AsContiguous().SubView(0, pairs).CopyToCPU(scores[..pairs]);
     }
 
     private void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c, int rows, int columns, int depth, bool relu)
@@ -184,14 +214,15 @@ public sealed class GpuInteractionScorer : IDisposable
         return matrix.Length / columns;
     }
 
-    private MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] data)
+    private MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] data) => Own(_device.Accelerator.Allocate1D(data));
+
+    private T Own<T>(T buffer) where T : IDisposable
     {
-        var buffer = _device.Accelerator.Allocate1D(data);
         _owned.Add(buffer);
         return buffer;
     }
 
-    /// <summary>Frees the weight buffers.</summary>
+    /// <summary>Frees the weight and scratch buffers.</summary>
     public void Dispose()
     {
         foreach (var buffer in _owned)

@@ -1,3 +1,5 @@
+using SparCode.Format;
+
 namespace SparCode.Kernels.Gpu;
 
 /// <summary>
@@ -17,6 +19,63 @@ namespace SparCode.Kernels.Gpu;
 public sealed record InteractionMlp(int TokenDim, int ItemDim, float[] FirstUser, float[] FirstItem, float[] FirstBias,
     IReadOnlyList<(float[] Weights, float[] Bias)> Hidden, float[] Output, float OutputBias)
 {
+    /// <summary>
+    /// Builds the MLP from whole dense layers as the index's refine sections store them: layer 0 reads
+    /// <c>[z ; v]</c> (its first <paramref name="tokenDim"/> columns are W_u, the rest W_v), ReLU after every
+    /// layer but the last, which has one output.
+    /// </summary>
+    /// <param name="tokenDim">Size of a user token, D.</param>
+    /// <param name="layers">At least two layers, first to last.</param>
+    /// <exception cref="ArgumentException">The layers do not chain, the first is not wider than D, or the last has more than one output.</exception>
+    public static InteractionMlp FromLayers(int tokenDim, IReadOnlyList<DenseLayer> layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        if (layers.Count < 2)
+        {
+            throw new ArgumentException($"The interaction MLP has {layers.Count} layers; expected at least 2 (first layer and output).", nameof(layers));
+        }
+        var first = layers[0];
+        int itemDim = first.Inputs - tokenDim;
+        if (tokenDim < 1 || itemDim < 1 || first.Weights.Length != first.Outputs * first.Inputs)
+        {
+            throw new ArgumentException($"The first interaction layer is {first.Outputs} × {first.Inputs} with {first.Weights.Length} weights; expected more than D = {tokenDim} inputs.", nameof(layers));
+        }
+        var user = new float[first.Outputs * tokenDim];
+        var item = new float[first.Outputs * itemDim];
+        for (int o = 0; o < first.Outputs; o++)
+        {
+            first.Weights.AsSpan(o * first.Inputs, tokenDim).CopyTo(user.AsSpan(o * tokenDim));
+            first.Weights.AsSpan(o * first.Inputs + tokenDim, itemDim).CopyTo(item.AsSpan(o * itemDim));
+        }
+        var last = layers[^1];
+        if (last.Outputs != 1 || last.Bias.Length != 1)
+        {
+            throw new ArgumentException($"The last interaction layer has {last.Outputs} outputs; expected 1 (the score f).", nameof(layers));
+        }
+        var mlp = new InteractionMlp(tokenDim, itemDim, user, item, first.Bias,
+            [.. layers.Skip(1).Take(layers.Count - 2).Select(l => (l.Weights, l.Bias))], last.Weights, last.Bias[0]);
+        return mlp.Problem() is { } problem ? throw new ArgumentException($"Invalid interaction MLP: {problem}", nameof(layers)) : mlp;
+    }
+
+    /// <summary>The MLP stored in an index file's refine sections.</summary>
+    /// <exception cref="InvalidOperationException">The file has no refine sections.</exception>
+    public static InteractionMlp FromIndex(IndexFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (!file.HasRefine)
+        {
+            throw new InvalidOperationException($"'{file.Path}' has no refine sections (item tokens and the interaction MLP); export it with --refine-sections.");
+        }
+        var layers = new DenseLayer[file.InteractionLayers];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            var weights = file.InteractionWeight(l).ToArray();
+            int outputs = file.InteractionOutputs(l);
+            layers[l] = new DenseLayer(outputs, weights.Length / outputs, weights, file.InteractionBias(l).ToArray());
+        }
+        return FromLayers(file.Dimensions.TokenDim, layers);
+    }
+
     /// <summary>Width of the first layer, H₁.</summary>
     public int FirstWidth => FirstBias.Length;
 

@@ -7,6 +7,18 @@ namespace SparCode.Format;
 /// <param name="Bias">Bias, <c>Outputs</c>.</param>
 public sealed record DenseLayer(int Outputs, int Inputs, float[] Weights, float[] Bias);
 
+/// <summary>
+/// The optional refine sections: every item's token and the interaction MLP <c>f([z ; v])</c>, so a host can
+/// re-score candidates with unquantized user tokens.
+/// </summary>
+/// <param name="ItemTokenDim">Size of one item token v_i, <c>K_i·D</c>.</param>
+/// <param name="ItemTokens">Row-major <c>n_items × ItemTokenDim</c>; row i is internal item i.</param>
+/// <param name="Interaction">
+/// The MLP's layers, first to last (at least 2): layer 0 takes <c>D + ItemTokenDim</c> inputs ([z ; v]), ReLU after
+/// every layer but the last, which has exactly one output.
+/// </param>
+public sealed record RefineModel(int ItemTokenDim, float[] ItemTokens, IReadOnlyList<DenseLayer> Interaction);
+
 /// <summary>Everything an index file holds, in memory, ready for <see cref="IndexWriter.Write"/>. A record, so <c>contents with { … }</c> copies it with changes (arrays are shared, not cloned).</summary>
 /// <remarks>
 /// Internal item <c>i</c> (0-based) is embedding row <c>i + 1</c> and has external id <c>ItemIds[i]</c>.
@@ -47,6 +59,9 @@ public sealed record IndexContents
 
     /// <summary>Optional: for every code, the code whose list serves it (each value a code that maps to itself). Null: identity.</summary>
     public int[]? CodeRemap { get; init; }
+
+    /// <summary>Optional refine sections (item tokens and the interaction MLP). Null: none are written.</summary>
+    public RefineModel? Refine { get; init; }
 
     /// <summary>A JSON object describing how the index was made.</summary>
     public string MetadataJson { get; init; } = "{}";

@@ -147,6 +147,27 @@ public sealed class IndexFile : IDisposable
     /// <summary>The code remap (code → serving code), or empty if the file has none (every code serves itself).</summary>
     public ReadOnlyMemory<int> CodeRemap => HasCodeRemap ? Memory<int>(SectionKind.CodeRemap, 0, ElementType.Int32) : default;
 
+    /// <summary>True if the file has the optional refine sections (item tokens and the interaction MLP).</summary>
+    public bool HasRefine => _sections.ContainsKey((SectionKind.ItemTokens, 0));
+
+    /// <summary>Size of one item token, <c>K_i·D</c>; 0 if the file has no refine sections.</summary>
+    public int ItemTokenDim => HasRefine ? (int)Entry(SectionKind.ItemTokens, 0).Columns : 0;
+
+    /// <summary>Item tokens, row-major <c>n_items × ItemTokenDim</c>; empty if the file has no refine sections.</summary>
+    public ReadOnlyMemory<float> ItemTokens => HasRefine ? Memory<float>(SectionKind.ItemTokens, 0, ElementType.Float32) : default;
+
+    /// <summary>Number of interaction-MLP layers (0 without refine sections).</summary>
+    public int InteractionLayers => Sections.Count(e => e.Kind == SectionKind.InteractionWeight);
+
+    /// <summary>Weights of interaction layer <paramref name="layer"/>, row-major <c>out × in</c>; layer 0 reads <c>[z ; v]</c>.</summary>
+    public ReadOnlyMemory<float> InteractionWeight(int layer) => Memory<float>(SectionKind.InteractionWeight, layer, ElementType.Float32);
+
+    /// <summary>Bias of interaction layer <paramref name="layer"/>.</summary>
+    public ReadOnlyMemory<float> InteractionBias(int layer) => Memory<float>(SectionKind.InteractionBias, layer, ElementType.Float32);
+
+    /// <summary>Output size of interaction layer <paramref name="layer"/>.</summary>
+    public int InteractionOutputs(int layer) => (int)Entry(SectionKind.InteractionWeight, layer).Rows;
+
     /// <summary>Number of postings across all lists.</summary>
     public long PostingCount => PostingItems.Length;
 
@@ -329,6 +350,52 @@ public sealed class IndexFile : IDisposable
         }
         Expect(SectionKind.ListMaxScores, 0, d.CodeCount, 1);
         Expect(SectionKind.ItemIds, 0, d.ItemCount, 1);
+        CheckRefineShapes(Expect);
+    }
+
+    /// <summary>
+    /// The refine sections come as a set: item tokens (n_items rows), interaction layers 0..L−1 (2 ≤ L ≤
+    /// <see cref="IndexLayout.MaxInteractionLayers"/>) chained from <c>D + K_i·D</c> inputs down to 1 output, a bias per layer.
+    /// </summary>
+    private void CheckRefineShapes(Action<SectionKind, int, long, long> expect)
+    {
+        int weights = InteractionLayers;
+        int biases = Sections.Count(e => e.Kind == SectionKind.InteractionBias);
+        if (!HasRefine && weights == 0 && biases == 0)
+        {
+            return;
+        }
+        if (!HasRefine)
+        {
+            throw Corrupt(CorruptionKind.MissingSection, $"the file has {weights} interaction weight and {biases} bias sections but no ItemTokens section; refine sections come together.");
+        }
+        if (weights < 2 || weights > IndexLayout.MaxInteractionLayers || biases != weights)
+        {
+            throw Corrupt(CorruptionKind.MissingSection,
+                $"the file has {weights} interaction weight and {biases} bias sections; expected the same count, 2..{IndexLayout.MaxInteractionLayers}.");
+        }
+        var tokens = Entry(SectionKind.ItemTokens, 0);
+        if (tokens.Columns is < 1 or > 1 << 16)
+        {
+            throw Corrupt(CorruptionKind.ShapeMismatch, $"section ItemTokens[0] has {tokens.Columns} columns; expected 1..65536.");
+        }
+        expect(SectionKind.ItemTokens, 0, Dimensions.ItemCount, tokens.Columns);
+        long width = Dimensions.TokenDim + tokens.Columns;
+        for (int l = 0; l < weights; l++)
+        {
+            long outputs = Entry(SectionKind.InteractionWeight, l).Rows;
+            if (outputs < 1)
+            {
+                throw Corrupt(CorruptionKind.ShapeMismatch, $"section InteractionWeight[{l}] has {outputs} rows; expected at least 1.");
+            }
+            expect(SectionKind.InteractionWeight, l, outputs, width);
+            expect(SectionKind.InteractionBias, l, outputs, 1);
+            width = outputs;
+        }
+        if (width != 1)
+        {
+            throw Corrupt(CorruptionKind.ShapeMismatch, $"the last interaction layer has {width} outputs; expected 1 (the score f).");
+        }
     }
 
     private SectionEntry Entry(SectionKind kind, int index) =>

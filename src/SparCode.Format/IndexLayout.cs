@@ -38,6 +38,9 @@ public static class IndexLayout
     /// <summary>Largest section count a reader accepts before it trusts the table.</summary>
     public const int MaxSections = 4096;
 
+    /// <summary>Most interaction-MLP layers (refine sections) a file may hold.</summary>
+    public const int MaxInteractionLayers = 64;
+
     /// <summary>Largest code count (<c>K_c^M</c>) the format accepts.</summary>
     public const int MaxCodes = 1 << 24;
 
@@ -102,6 +105,22 @@ public enum SectionKind : ushort
     /// that lands on one still gets an answer. Absent means every code serves itself.
     /// </summary>
     CodeRemap = 15,
+
+    /// <summary>
+    /// Optional (refine): each internal item's token <c>v_i</c>, the K_i item heads concatenated,
+    /// <c>n_items × (K_i·D)</c> float32. Present together with <see cref="InteractionWeight"/> and <see cref="InteractionBias"/>.
+    /// </summary>
+    ItemTokens = 16,
+
+    /// <summary>
+    /// Optional (refine): weights of interaction-MLP layer <c>index</c>, <c>out × in</c> float32. Layer 0 reads
+    /// <c>[z ; v]</c> (<c>D + K_i·D</c> columns: the first D are W_u, the rest W_v); ReLU after every layer but
+    /// the last, which has one output, f.
+    /// </summary>
+    InteractionWeight = 17,
+
+    /// <summary>Optional (refine): bias of interaction-MLP layer <c>index</c>, <c>out × 1</c> float32.</summary>
+    InteractionBias = 18,
 }
 
 /// <summary>Element type of a section.</summary>
