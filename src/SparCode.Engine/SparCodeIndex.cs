@@ -76,8 +76,8 @@ public sealed class SparCodeIndex : IDisposable
     /// <summary>Creates a searcher: owns its scratch (a cache-sized accumulator window), not thread-safe, reusable.</summary>
     public SparCodeSearcher CreateSearcher() => new(this);
 
-    /// <summary>A searcher with a chosen accumulator window (items), for tests and benchmarks.</summary>
-    internal SparCodeSearcher CreateSearcher(int window) => new(this, window);
+    /// <summary>A searcher with a chosen accumulator window (items) and collect mode, for tests and benchmarks.</summary>
+    internal SparCodeSearcher CreateSearcher(int window, CollectMode collect = CollectMode.Auto) => new(this, window, collect);
 
     /// <summary>The posting list of <paramref name="code"/>: internal item ids ascending, and their scores.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not in <c>[0, K_c^M)</c>.</exception>

@@ -12,9 +12,75 @@ public class TopKSelectorTests
         return (pairs.Select(p => p.Id).ToArray(), pairs.Select(p => p.Score).ToArray());
     }
 
+    /// <summary>Reference over arbitrary candidates: the positive ones sorted by score descending, id ascending.</summary>
+    private static (int[] Ids, float[] Scores) Reference(IEnumerable<(int Id, float Score)> candidates, int k)
+    {
+        var pairs = candidates.Where(p => p.Score > 0).OrderByDescending(p => p.Score).ThenBy(p => p.Id).Take(k).ToArray();
+        return (pairs.Select(p => p.Id).ToArray(), pairs.Select(p => p.Score).ToArray());
+    }
+
+    private static void AssertDrains(TopKSelector selector, int k, int[] expectedIds, float[] expectedScores)
+    {
+        var actualIds = new int[k];
+        var actualScores = new float[k];
+        int count = selector.DrainSorted(actualIds, actualScores);
+        Assert.Equal(expectedIds, actualIds[..count]);
+        Assert.Equal(expectedScores, actualScores[..count]);
+        Assert.Equal(0, selector.Count);
+    }
+
+    [Fact]
+    public void AddCollectAndClear_offers_slot_plus_score_and_never_a_minus_infinity_slot()
+    {
+        var random = new Random(11);
+        var selector = new TopKSelector(1);
+        foreach (int n in Enumerable.Range(0, 66).Append(1000).Append(4097))
+        {
+            foreach (int k in new[] { 1, 3, 10, 100 })
+            {
+                int universe = Math.Max(2 * n, 8);
+                int windowStart = random.Next(0, 1000);
+                var acc = new float[universe];
+                var ids = Enumerable.Range(0, universe).OrderBy(_ => random.Next()).Take(n).Order().Select(i => i + windowStart).ToArray();
+                var scores = ids.Select(_ => random.Next(0, 4) * 0.5f).ToArray();
+                foreach (int id in ids)
+                {
+                    // Earlier lists' sums (some zero), and a few excluded items parked at −∞.
+                    acc[id - windowStart] = random.Next(0, 10) == 0 ? float.NegativeInfinity : random.Next(-1, 4) * 0.5f;
+                }
+                var (expectedIds, expectedScores) = Reference(ids.Select((id, i) => (id, acc[id - windowStart] + scores[i])), k);
+                selector.Reset(k);
+                selector.AddCollectAndClearCore(acc, ids, scores, windowStart);
+                AssertDrains(selector, k, expectedIds, expectedScores);
+                Assert.All(ids, id => Assert.Equal(0f, acc[id - windowStart]));
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Paths.Available), MemberType = typeof(Paths))]
-    public void CollectAndClear_matches_full_sort_with_ties_by_id(SimdPath path)
+    public void CollectWindowAndClear_matches_full_sort_and_zeroes_the_window(SimdPath path)
+    {
+        var random = new Random(13);
+        var selector = new TopKSelector(1);
+        foreach (int n in Enumerable.Range(0, 66).Append(1000).Append(4097))
+        {
+            foreach (int k in new[] { 1, 3, 10, 100 })
+            {
+                int firstId = random.Next(0, 100_000);
+                // Few distinct values force ties; zeros, negatives and −∞ must never be returned.
+                var window = Enumerable.Range(0, n).Select(_ => random.Next(0, 12) == 0 ? float.NegativeInfinity : random.Next(-2, 5) * 0.5f).ToArray();
+                var (expectedIds, expectedScores) = Reference(window.Select((score, i) => (firstId + i, score)), k);
+                selector.Reset(k);
+                selector.CollectWindowAndClearCore(window, firstId, path);
+                AssertDrains(selector, k, expectedIds, expectedScores);
+                Assert.All(window, value => Assert.Equal(0f, value));
+            }
+        }
+    }
+
+    [Fact]
+    public void CollectAndClear_matches_full_sort_with_ties_by_id()
     {
         var random = new Random(7);
         var selector = new TopKSelector(1);
@@ -32,14 +98,9 @@ public class TopKSelectorTests
                 }
                 var (expectedIds, expectedScores) = Reference(acc, ids, k);
                 selector.Reset(k);
-                selector.CollectAndClearCore(acc, ids, path);
-                var actualIds = new int[k];
-                var actualScores = new float[k];
-                int count = selector.DrainSorted(actualIds, actualScores);
-                Assert.Equal(expectedIds, actualIds[..count]);
-                Assert.Equal(expectedScores, actualScores[..count]);
+                selector.CollectAndClearCore(acc, ids);
+                AssertDrains(selector, k, expectedIds, expectedScores);
                 Assert.All(ids, id => Assert.Equal(0f, acc[id]));
-                Assert.Equal(0, selector.Count);
             }
         }
     }
@@ -70,6 +131,8 @@ public class TopKSelectorTests
         var e = Assert.Throws<ArgumentException>(() => selector.CollectAndClear(new float[8], [3, 3]));
         Assert.Contains("ids[1] = 3", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => selector.CollectAndClear(new float[8], [8]));
+        Assert.Contains("differ in length", Assert.Throws<ArgumentException>(() => selector.AddCollectAndClear(new float[8], [1, 2], [1f])).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => selector.CollectWindowAndClear(new float[8], -1));
         selector.Offer(1f, 1);
         selector.Offer(2f, 2);
         Assert.Throws<ArgumentException>(() => selector.DrainSorted(new int[1], new float[2]));

@@ -5,102 +5,98 @@ using SparCode.Kernels.Cpu;
 namespace SparCode.Benchmarks.Kernels;
 
 /// <summary>
-/// The collect pass of a query: <see cref="TopKSelector.CollectAndClearCore"/> reads, clears and offers
-/// ~40k accumulated scores to a top-k heap, with the scalar path against the AVX2 gather + threshold
-/// filter path, both chosen in-process through the <see cref="SimdPath"/> argument.
+/// The collect pass of one accumulation window (2^16 items, as in the engine): four posting lists are
+/// scatter-added, then their scores are read, cleared and offered to a top-k heap by one of three
+/// passes, at a window density like the 1M-item workload's (~2,200 postings per window) and at denser ones.
 /// </summary>
 /// <remarks>
-/// Every invocation first refills the accumulator with the same four lists through
-/// <see cref="PostingKernels.AccumulateCore"/> (the collect pass empties it), so every row includes
-/// that accumulate. <see cref="ClearOnly"/> is accumulate plus a plain read-and-zero with no heap: the
-/// floor the two collect paths can approach. Under the AVX2 job the Vector256 path is the same code as
-/// under AVX-512 (.NET 10 has no 512-bit gather); under the Scalar job it falls back to scalar.
+/// Every invocation refills the window through <see cref="PostingKernels.AccumulateCore"/> (a collect
+/// empties it), so every row includes that accumulate. <see cref="PerPosting"/> is the baseline: all
+/// four lists accumulated, then read and cleared per posting. <see cref="FusedLastList"/> accumulates
+/// three and adds, reads and clears the last in one pass (the engine's sparse path).
+/// <see cref="WholeWindow"/> is the SIMD threshold pass over every slot (the engine's dense path; its
+/// vector width follows the job). The engine switches from the fused to the whole-window pass at one
+/// posting per 8 slots.
 /// </remarks>
 [Config(typeof(IsaMethodBaselineConfig))]
 public class TopKBenchmarks
 {
-    private const int AccumulatorSize = 1_000_000;
-    private static readonly int[] ListLengths = [10_007, 9_871, 10_250, 9_778];
+    private const int Window = 1 << 16;
+    private const int K = 50;
 
     private int[][] _ids = [];
     private float[][] _scores = [];
-    private float[] _accumulator = [];
+    private float[] _window = [];
     private TopKSelector _selector = new(0);
 
-    /// <summary>Results kept.</summary>
-    [ParamsSource(nameof(KValues))]
-    public int K { get; set; }
+    /// <summary>Postings per list in the window (four lists).</summary>
+    [ParamsSource(nameof(ListLengths))]
+    public int ListLength { get; set; }
 
-    /// <summary>The values of <see cref="K"/>; only the smallest with <c>--quick</c>.</summary>
-    public static IEnumerable<int> KValues => RunOptions.Quick ? [50] : [50, 500];
+    /// <summary>The values of <see cref="ListLength"/>: ~1M-item workload density (3.4%), then 12% and 31%; the first with <c>--quick</c>.</summary>
+    public static IEnumerable<int> ListLengths => RunOptions.Quick ? [551] : [551, 1_999, 5_003];
 
     [GlobalSetup]
     public void Setup()
     {
-        (_ids, _scores) = TestData.PostingLists(AccumulatorSize, ListLengths, seed: 4321);
-        _accumulator = new float[AccumulatorSize];
+        (_ids, _scores) = TestData.PostingLists(Window, [ListLength, ListLength + 13, ListLength - 7, ListLength + 3], seed: 4321);
+        _window = new float[Window];
         _selector = new TopKSelector(K);
-        // Both paths must keep the same pairs (ties break by id, so the set is deterministic).
-        var scalar = Collect(SimdPath.Scalar);
-        var vector = Collect(SimdPath.Vector256);
-        if (!scalar.SequenceEqual(vector))
+        // The three passes must keep the same pairs (ties break by id, so the set is deterministic).
+        var perPosting = Drain(PerPosting());
+        if (!perPosting.SequenceEqual(Drain(FusedLastList())) || !perPosting.SequenceEqual(Drain(WholeWindow())))
         {
-            throw new InvalidOperationException("The Vector256 collect path keeps different results from the scalar path.");
+            throw new InvalidOperationException("The collect passes keep different results.");
         }
-        TestData.ReportSetup(nameof(TopKBenchmarks), $"{ListLengths.Sum()} postings into {AccumulatorSize} floats, k = {K}");
+        TestData.ReportSetup(nameof(TopKBenchmarks), $"{_ids.Sum(l => l.Length)} postings in a window of {Window} slots, k = {K}");
     }
 
-    /// <summary>
-    /// Accumulate, then read and zero every touched slot and count the positive ones, without a heap
-    /// (an integer count: a float sum would chain a 4-cycle add through every posting).
-    /// </summary>
-    [Benchmark]
-    public int ClearOnly()
+    /// <summary>Accumulate four lists, then read and clear them per posting.</summary>
+    [Benchmark(Baseline = true)]
+    public int PerPosting()
     {
-        Accumulate();
-        var acc = _accumulator;
-        int positive = 0;
+        Accumulate(_ids.Length);
         foreach (var ids in _ids)
         {
-            foreach (int id in ids)
-            {
-                positive += acc[id] > 0f ? 1 : 0;
-                acc[id] = 0f;
-            }
-        }
-        return positive;
-    }
-
-    /// <summary>Accumulate, then the scalar collect path.</summary>
-    [Benchmark(Baseline = true)]
-    public int CollectScalar() => CollectCount(SimdPath.Scalar);
-
-    /// <summary>Accumulate, then the AVX2 gather + threshold filter collect path.</summary>
-    [Benchmark]
-    public int CollectVector256() => CollectCount(SimdPath.Vector256);
-
-    private int CollectCount(SimdPath path)
-    {
-        Accumulate();
-        _selector.Reset(K);
-        for (int l = 0; l < _ids.Length; l++)
-        {
-            _selector.CollectAndClearCore(_accumulator, _ids[l], path);
+            _selector.CollectAndClearCore(_window, ids);
         }
         return _selector.Count;
     }
 
-    private void Accumulate()
+    /// <summary>Accumulate three lists, add-read-clear the fourth in one pass, then read and clear the three.</summary>
+    [Benchmark]
+    public int FusedLastList()
     {
-        for (int l = 0; l < _ids.Length; l++)
+        int last = _ids.Length - 1;
+        Accumulate(last);
+        _selector.AddCollectAndClearCore(_window, _ids[last], _scores[last]);
+        for (int l = 0; l < last; l++)
         {
-            PostingKernels.AccumulateCore(_accumulator, _ids[l], _scores[l]);
+            _selector.CollectAndClearCore(_window, _ids[l]);
+        }
+        return _selector.Count;
+    }
+
+    /// <summary>Accumulate four lists, then one SIMD threshold pass over all 2^16 slots.</summary>
+    [Benchmark]
+    public int WholeWindow()
+    {
+        Accumulate(_ids.Length);
+        _selector.CollectWindowAndClearCore(_window, 0, Simd.Best);
+        return _selector.Count;
+    }
+
+    private void Accumulate(int lists)
+    {
+        _selector.Reset(K);
+        for (int l = 0; l < lists; l++)
+        {
+            PostingKernels.AccumulateCore(_window, _ids[l], _scores[l]);
         }
     }
 
-    private (int, float)[] Collect(SimdPath path)
+    private (int, float)[] Drain(int count)
     {
-        int count = CollectCount(path);
         var ids = new int[count];
         var scores = new float[count];
         _selector.DrainSorted(ids, scores);
