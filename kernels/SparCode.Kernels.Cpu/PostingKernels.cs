@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace SparCode.Kernels.Cpu;
 
@@ -38,10 +39,20 @@ public static class PostingKernels
     /// The unchecked kernel: <c>accumulator[ids[i] − windowStart] += scores[i]</c>. The ids were validated
     /// when the index was opened and the caller passes only the ids inside the window.
     /// </summary>
+    internal static void AccumulateCore(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart = 0) =>
+        AccumulateCore(accumulator, ids, scores, windowStart, [], []);
+
+    /// <summary>
+    /// <see cref="AccumulateCore(Span{float}, ReadOnlySpan{int}, ReadOnlySpan{float}, int)"/> that also
+    /// prefetches <paramref name="prefetchIds"/> and <paramref name="prefetchScores"/> (a later run of the
+    /// same list), one cache line of each per 16 postings added, so the next run streams in at the pace
+    /// of the work instead of in a burst that stalls the core once the miss buffers are full.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void AccumulateCore(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart = 0)
+    internal static unsafe void AccumulateCore(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart,
+        ReadOnlySpan<int> prefetchIds, ReadOnlySpan<float> prefetchScores)
     {
-        Debug.Assert(ids.Length == scores.Length);
+        Debug.Assert(ids.Length == scores.Length && prefetchIds.Length == prefetchScores.Length);
         Debug.Assert(ids.IsEmpty || (ids[0] >= windowStart && ids[^1] - windowStart < accumulator.Length));
         // Offsets are taken per posting: a byref pointing before the array would be a GC hole.
         ref float acc = ref MemoryMarshal.GetReference(accumulator);
@@ -49,19 +60,39 @@ public static class PostingKernels
         ref float score = ref MemoryMarshal.GetReference(scores);
         nint n = ids.Length;
         nint i = 0;
-        // Four independent read-modify-writes per iteration let the core overlap their cache misses.
-        for (; i + 4 <= n; i += 4)
+        fixed (int* nextId = prefetchIds)
+        fixed (float* nextScore = prefetchScores)
         {
-            int a = Unsafe.Add(ref id, i) - windowStart, b = Unsafe.Add(ref id, i + 1) - windowStart;
-            int c = Unsafe.Add(ref id, i + 2) - windowStart, d = Unsafe.Add(ref id, i + 3) - windowStart;
-            Unsafe.Add(ref acc, a) += Unsafe.Add(ref score, i);
-            Unsafe.Add(ref acc, b) += Unsafe.Add(ref score, i + 1);
-            Unsafe.Add(ref acc, c) += Unsafe.Add(ref score, i + 2);
-            Unsafe.Add(ref acc, d) += Unsafe.Add(ref score, i + 3);
-        }
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref acc, Unsafe.Add(ref id, i) - windowStart) += Unsafe.Add(ref score, i);
+            nint prefetched = Sse.IsSupported ? 0 : prefetchIds.Length;
+            // Four independent read-modify-writes per step let the core overlap their cache misses.
+            for (; i + 16 <= n; i += 16)
+            {
+                if (prefetched < prefetchIds.Length)
+                {
+                    Sse.Prefetch0(nextId + prefetched);
+                    Sse.Prefetch0(nextScore + prefetched);
+                    prefetched += 16;
+                }
+                for (nint j = i; j < i + 16; j += 4)
+                {
+                    int a = Unsafe.Add(ref id, j) - windowStart, b = Unsafe.Add(ref id, j + 1) - windowStart;
+                    int c = Unsafe.Add(ref id, j + 2) - windowStart, d = Unsafe.Add(ref id, j + 3) - windowStart;
+                    Unsafe.Add(ref acc, a) += Unsafe.Add(ref score, j);
+                    Unsafe.Add(ref acc, b) += Unsafe.Add(ref score, j + 1);
+                    Unsafe.Add(ref acc, c) += Unsafe.Add(ref score, j + 2);
+                    Unsafe.Add(ref acc, d) += Unsafe.Add(ref score, j + 3);
+                }
+            }
+            for (; i < n; i++)
+            {
+                Unsafe.Add(ref acc, Unsafe.Add(ref id, i) - windowStart) += Unsafe.Add(ref score, i);
+            }
+            // A later run longer than this one: the rest in one go.
+            for (; prefetched < prefetchIds.Length; prefetched += 16)
+            {
+                Sse.Prefetch0(nextId + prefetched);
+                Sse.Prefetch0(nextScore + prefetched);
+            }
         }
     }
 
@@ -73,7 +104,7 @@ public static class PostingKernels
     /// </summary>
     internal static unsafe void Prefetch(ReadOnlySpan<int> ids, ReadOnlySpan<float> scores)
     {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        if (!Sse.IsSupported)
         {
             return;
         }
@@ -82,8 +113,8 @@ public static class PostingKernels
         {
             for (int i = 0; i < ids.Length; i += 16)
             {
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(id + i);
-                System.Runtime.Intrinsics.X86.Sse.Prefetch0(score + i);
+                Sse.Prefetch0(id + i);
+                Sse.Prefetch0(score + i);
             }
         }
     }

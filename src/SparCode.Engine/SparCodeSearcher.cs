@@ -139,8 +139,9 @@ public sealed class SparCodeSearcher
     /// list's run is added, read and cleared in one fused pass, and the other lists' runs are read and
     /// cleared (O(postings), not O(window)); excluded slots are set back to zero.</item>
     /// </list>
-    /// Each list is prefetched about two windows ahead of the scan, so its next runs stream in from
-    /// memory while this window is scored.
+    /// Each list is prefetched about two windows ahead of the scan, interleaved with the scatter-add
+    /// (a burst at the start of the query only), so its next runs stream in from memory while this
+    /// window is scored.
     /// </summary>
     private void ScoreWindows(ReadOnlySpan<int> codes, ReadOnlySpan<int> excluded)
     {
@@ -175,7 +176,6 @@ public sealed class SparCodeSearcher
             {
                 segmentEnd[t] = LowerBound(postingItems, cursor[t], end[t], windowEnd);
                 postings += segmentEnd[t] - cursor[t];
-                Prefetch(t, segmentEnd[t] + ahead[t], postingItems, postingScores);
             }
             if (postings == 0)
             {
@@ -185,7 +185,7 @@ public sealed class SparCodeSearcher
             {
                 for (int t = 0; t < codes.Length; t++)
                 {
-                    PostingKernels.AccumulateCore(slots, postingItems[cursor[t]..segmentEnd[t]], postingScores[cursor[t]..segmentEnd[t]], windowStart);
+                    Accumulate(t, slots, windowStart, postingItems, postingScores);
                 }
                 SetExcluded(slots, windowStart, excluded, 0f);
                 _selector.CollectWindowAndClearCore(slots, windowStart, Simd.Best);
@@ -194,8 +194,9 @@ public sealed class SparCodeSearcher
             {
                 for (int t = 0; t < last; t++)
                 {
-                    PostingKernels.AccumulateCore(slots, postingItems[cursor[t]..segmentEnd[t]], postingScores[cursor[t]..segmentEnd[t]], windowStart);
+                    Accumulate(t, slots, windowStart, postingItems, postingScores);
                 }
+                Prefetch(last, segmentEnd[last] + ahead[last], postingItems, postingScores);
                 SetExcluded(slots, windowStart, excluded, float.NegativeInfinity);
                 _selector.AddCollectAndClearCore(slots, postingItems[cursor[last]..segmentEnd[last]], postingScores[cursor[last]..segmentEnd[last]], windowStart);
                 for (int t = 0; t < last; t++)
@@ -210,6 +211,21 @@ public sealed class SparCodeSearcher
             }
             segmentEnd.CopyTo(cursor);
         }
+    }
+
+    /// <summary>
+    /// Scatter-adds list <paramref name="list"/>'s run in the current window, prefetching as it goes the
+    /// part of the list up to <see cref="PrefetchWindows"/> windows beyond this run.
+    /// </summary>
+    private void Accumulate(int list, Span<float> slots, int windowStart, ReadOnlySpan<int> postingItems, ReadOnlySpan<float> postingScores)
+    {
+        int from = _cursors[list];
+        int to = _segmentEnds[list];
+        int prefetchFrom = _prefetched[list];
+        int prefetchTo = Math.Max(prefetchFrom, Math.Min(_ends[list], to + _ahead[list]));
+        _prefetched[list] = prefetchTo;
+        PostingKernels.AccumulateCore(slots, postingItems[from..to], postingScores[from..to], windowStart,
+            postingItems[prefetchFrom..prefetchTo], postingScores[prefetchFrom..prefetchTo]);
     }
 
     /// <summary>Sets the slots of the excluded items that fall in the window to <paramref name="value"/>.</summary>
