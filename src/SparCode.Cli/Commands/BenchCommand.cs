@@ -185,10 +185,11 @@ internal sealed class BenchCommand : GuardedCommand<BenchCommand.Settings>
                 WorkFolder = settings.Work,
                 Seed = settings.Seed,
             };
-            AnsiConsole.MarkupLineInterpolated($"[bold]bench: {items:N0} items[/]");
+            AnsiConsole.MarkupLineInterpolated($"[bold]bench: {(settings.Index is null ? $"{items:N0} synthetic items" : settings.Index)}[/]");
             var result = BenchRunner.Run(options, command, line => AnsiConsole.WriteLine("  " + line));
             results.Add(result);
-            string stem = Path.Combine(settings.Out, $"bench-{items}");
+            // Named by the catalogue actually benchmarked (a given index has its own size).
+            string stem = Path.Combine(settings.Out, $"bench-{result.Items}");
             string markdown = BenchReport.Markdown(result);
             File.WriteAllText(stem + ".md", markdown);
             File.WriteAllText(stem + ".json", BenchReport.Json([result]));
