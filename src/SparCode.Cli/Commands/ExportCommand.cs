@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using SparCode.Kernels.Gpu;
 using SparCode.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -43,20 +44,59 @@ internal class ModelSettings : DataSettings
     }
 }
 
-/// <summary><c>sparcode export</c>: scores every used code against the catalogue and writes the index.</summary>
-internal sealed class ExportCommand : GuardedCommand<ModelSettings>
+/// <summary>Options of <c>export</c>: the model settings plus the scorer and the refine sections.</summary>
+internal sealed class ExportSettings : ModelSettings
+{
+    [CommandOption("--scorer <cpu|gpu>")]
+    [Description("What scores the (code, item) pairs: cpu (TorchSharp, default) or gpu (the ILGPU interaction scorer: CUDA when present, else ILGPU's CPU accelerator, which is correct but very slow).")]
+    [DefaultValue("cpu")]
+    public string Scorer { get; init; } = "cpu";
+
+    [CommandOption("--refine-sections")]
+    [Description("Also write the item tokens and the interaction MLP (index section kinds 16-18) so the index can be refined with unquantized user tokens.")]
+    public bool RefineSections { get; init; }
+
+    /// <summary>True for <c>--scorer gpu</c>.</summary>
+    public bool UseGpu => Scorer.Equals("gpu", StringComparison.OrdinalIgnoreCase);
+
+    /// <inheritdoc/>
+    public override ValidationResult Validate()
+    {
+        var result = base.Validate();
+        if (!result.Successful) return result;
+        return UseGpu || Scorer.Equals("cpu", StringComparison.OrdinalIgnoreCase)
+            ? ValidationResult.Success()
+            : ValidationResult.Error($"--scorer is '{Scorer}'; expected cpu or gpu.");
+    }
+}
+
+/// <summary><c>sparcode export</c>: scores every used code against the catalogue (TorchSharp or the GPU scorer) and writes the index.</summary>
+internal sealed class ExportCommand : GuardedCommand<ExportSettings>
 {
     /// <inheritdoc/>
-    protected override int Run(ModelSettings settings, CancellationToken cancellationToken)
+    protected override int Run(ExportSettings settings, CancellationToken cancellationToken)
     {
         var (model, manifest) = TrainedModel.Load(settings.Model!);
         using (model)
         {
             var data = DataSettings.Load(settings.Data ?? manifest.Data, settings.Data is null ? manifest.Format : settings.Format, TrainCommand.Log);
-            var table = CodeTable.Build(model, data, settings.Sparsity, TrainCommand.Log);
-            var report = Exporter.Write(model, data, table, settings.Sparsity, settings.IndexPath, TrainCommand.Log);
+            ExportReport report;
+            if (settings.UseGpu)
+            {
+                using var device = GpuDevice.Create();
+                if (!device.IsCuda)
+                {
+                    AnsiConsole.MarkupLine("[yellow]note:[/] no CUDA device: scoring on ILGPU's CPU accelerator, which is correct but very slow (minutes for a few thousand items); use --scorer cpu on machines without a GPU.");
+                }
+                report = GpuExporter.Write(model, data, settings.Sparsity, settings.IndexPath, device, TrainCommand.Log, settings.RefineSections);
+            }
+            else
+            {
+                var table = CodeTable.Build(model, data, settings.Sparsity, TrainCommand.Log);
+                report = Exporter.Write(model, data, table, settings.Sparsity, settings.IndexPath, TrainCommand.Log, settings.RefineSections);
+            }
             Evaluator.WriteJson(Path.ChangeExtension(settings.IndexPath, ".export.json"), report);
-            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {report.Path}: {report.Bytes:N0} bytes, {report.CodesUsed:N0}/{report.CodeCount:N0} codes used, density {report.DensityOverUsedCodes:F4}, {report.Seconds:F1} s");
+            AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {report.Path}: {report.Bytes:N0} bytes, {report.CodesUsed:N0}/{report.CodeCount:N0} codes used, density {report.DensityOverUsedCodes:F4}, scorer {report.Scorer}, {report.Seconds:F1} s");
         }
         return 0;
     }
