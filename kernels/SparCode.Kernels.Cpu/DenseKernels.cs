@@ -63,6 +63,40 @@ public static class DenseKernels
         if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated)
         {
             int width = Vector512<float>.Count;
+            // Eight independent accumulators (128 outputs) keep both FMA pipes busy through the 4-cycle FMA latency.
+            for (; o + 8 * width <= outputs; o += 8 * width)
+            {
+                Vector512<float> a0 = Vector512.LoadUnsafe(ref b, (nuint)o), a1 = Vector512.LoadUnsafe(ref b, (nuint)(o + width));
+                Vector512<float> a2 = Vector512.LoadUnsafe(ref b, (nuint)(o + 2 * width)), a3 = Vector512.LoadUnsafe(ref b, (nuint)(o + 3 * width));
+                Vector512<float> a4 = Vector512.LoadUnsafe(ref b, (nuint)(o + 4 * width)), a5 = Vector512.LoadUnsafe(ref b, (nuint)(o + 5 * width));
+                Vector512<float> a6 = Vector512.LoadUnsafe(ref b, (nuint)(o + 6 * width)), a7 = Vector512.LoadUnsafe(ref b, (nuint)(o + 7 * width));
+                for (int j = 0; j < input.Length; j++)
+                {
+                    var x = Vector512.Create(input[j]);
+                    ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row), x, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)width), x, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(2 * width)), x, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(3 * width)), x, a3);
+                    a4 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(4 * width)), x, a4);
+                    a5 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(5 * width)), x, a5);
+                    a6 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(6 * width)), x, a6);
+                    a7 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(7 * width)), x, a7);
+                }
+                if (relu)
+                {
+                    (a0, a1, a2, a3) = (Vector512.Max(a0, Vector512<float>.Zero), Vector512.Max(a1, Vector512<float>.Zero), Vector512.Max(a2, Vector512<float>.Zero), Vector512.Max(a3, Vector512<float>.Zero));
+                    (a4, a5, a6, a7) = (Vector512.Max(a4, Vector512<float>.Zero), Vector512.Max(a5, Vector512<float>.Zero), Vector512.Max(a6, Vector512<float>.Zero), Vector512.Max(a7, Vector512<float>.Zero));
+                }
+                a0.StoreUnsafe(ref y, (nuint)o);
+                a1.StoreUnsafe(ref y, (nuint)(o + width));
+                a2.StoreUnsafe(ref y, (nuint)(o + 2 * width));
+                a3.StoreUnsafe(ref y, (nuint)(o + 3 * width));
+                a4.StoreUnsafe(ref y, (nuint)(o + 4 * width));
+                a5.StoreUnsafe(ref y, (nuint)(o + 5 * width));
+                a6.StoreUnsafe(ref y, (nuint)(o + 6 * width));
+                a7.StoreUnsafe(ref y, (nuint)(o + 7 * width));
+            }
             for (; o + 4 * width <= outputs; o += 4 * width)
             {
                 Vector512<float> a0 = Vector512.LoadUnsafe(ref b, (nuint)o), a1 = Vector512.LoadUnsafe(ref b, (nuint)(o + width));
