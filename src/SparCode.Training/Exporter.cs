@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SparCode.Data;
 using SparCode.Format;
+using SparCode.Kernels.Gpu;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -62,26 +63,10 @@ public static class Exporter
         var scores = new float[table.UsedCodes.Length][];
         for (int r = 0; r < table.UsedCodes.Length; r++)
         {
-            (items[r], scores[r]) = KeepAbove(table.Scores.AsSpan(r * n, n), table.Thresholds[r]);
+            (items[r], scores[r]) = PostingBuilder.KeepAbove(table.Scores.AsSpan(r * n, n), table.Thresholds[r]);
         }
         var lists = new PostingLists(table.UsedCodes, items, scores, table.Thresholds, table.Remap, table.Keep, table.ScoringSeconds);
         return WriteLists(model, data, lists, sparsity, path, CpuScorer, refineSections, log);
-    }
-
-    /// <summary>The items of one code's row with f &gt; τ, ascending, and their scores f − τ.</summary>
-    internal static (int[] Items, float[] Scores) KeepAbove(ReadOnlySpan<float> f, float tau)
-    {
-        var items = new List<int>();
-        var values = new List<float>();
-        for (int i = 0; i < f.Length; i++)
-        {
-            if (f[i] > tau)
-            {
-                items.Add(i);
-                values.Add(f[i] - tau);
-            }
-        }
-        return ([.. items], [.. values]);
     }
 
     /// <summary>Writes the index from finished posting lists; both scorers end here.</summary>

@@ -53,6 +53,10 @@ public static class GpuExporter
         int n = data.ItemCount;
         int keep = sparsity.Keep(n);
         int[] usedCodes = UsedCodes(net, data, o);
+        if (usedCodes.Length == 0)
+        {
+            throw new InvalidOperationException($"No training token of '{data.Source}' has a code (no user has two training items); there is nothing to export.");
+        }
         string scorer = $"gpu (ILGPU {(device.IsCuda ? "CUDA" : "CPU accelerator")}: {device.Name})";
         log($"export: {usedCodes.Length:N0} of {o.CodeCount:N0} codes used; scoring {usedCodes.Length:N0} × {n:N0} pairs on {scorer}, keeping {keep:N0} per code");
 
@@ -63,63 +67,23 @@ public static class GpuExporter
         {
             codeVectors = net.CodeVectors(tensor(usedCodes.Select(c => (long)c).ToArray())).contiguous().data<float>().ToArray();
         }
-        var items = new int[usedCodes.Length][];
-        var scores = new float[usedCodes.Length][];
-        var thresholds = new float[usedCodes.Length];
         int passPairs = maxPairs > 0 ? maxPairs : device.IsCuda ? Math.Max(n, 1 << 20) : n;
+        CodePostings postings;
         using (var gpu = new GpuInteractionScorer(device, mlp, passPairs))
         {
-            int done = 0;
-            gpu.ScoreAll(codeVectors, refine.ItemTokens, (first, count, block) =>
+            int eighths = 0;
+            postings = PostingBuilder.Build(gpu, codeVectors, refine.ItemTokens, keep, (done, all) =>
             {
-                for (int r = 0; r < count; r++)
+                if (done * 8L / all > eighths)
                 {
-                    var f = block.Slice(r * n, n);
-                    float tau = Threshold(f, keep);
-                    thresholds[first + r] = tau;
-                    (items[first + r], scores[first + r]) = Exporter.KeepAbove(f, tau);
-                }
-                done += count;
-                if (done * 8L / usedCodes.Length != (done - count) * 8L / usedCodes.Length)
-                {
-                    log($"export: scored {done:N0}/{usedCodes.Length:N0} codes");
+                    eighths = (int)(done * 8L / all);
+                    log($"export: scored {done:N0}/{all:N0} codes");
                 }
             });
         }
         var remap = NearestUsed(net, usedCodes, o);
-        var lists = new PostingLists(usedCodes, items, scores, thresholds, remap, keep, clock.Elapsed.TotalSeconds);
+        var lists = new PostingLists(usedCodes, postings.Items, postings.Scores, postings.Thresholds, remap, keep, clock.Elapsed.TotalSeconds);
         return Exporter.WriteLists(model, data, lists, sparsity, path, scorer, refineSections, log);
-    }
-
-    /// <summary>
-    /// τ of one code's row: the (keep+1)-th largest score, ties counted (what <c>topk(keep + 1)</c>'s last value is),
-    /// or just below the smallest when every item is kept.
-    /// </summary>
-    internal static float Threshold(ReadOnlySpan<float> f, int keep)
-    {
-        if (keep >= f.Length)
-        {
-            float low = float.PositiveInfinity;
-            foreach (float x in f)
-            {
-                low = MathF.Min(low, x);
-            }
-            return MathF.BitDecrement(low);
-        }
-        // A min-heap of the keep + 1 largest values seen; its root is the (keep+1)-th largest.
-        var heap = new PriorityQueue<float, float>(keep + 1);
-        foreach (float x in f)
-        {
-            if (heap.Count <= keep)
-            {
-                heap.Enqueue(x, x);
-            }
-            else if (x > heap.Peek())
-            {
-                heap.EnqueueDequeue(x, x);
-            }
-        }
-        return heap.Peek();
     }
 
     // The two helpers below repeat CodeTable.Build's private steps (Networks.cs/CodeTable.cs belong to the training

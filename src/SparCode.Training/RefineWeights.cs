@@ -1,4 +1,5 @@
 using SparCode.Format;
+using SparCode.Kernels.Gpu;
 using static TorchSharp.torch;
 
 namespace SparCode.Training;
@@ -34,7 +35,39 @@ internal static class RefineWeights
         int n = model.ItemCount;
         var embeddings = net.Items.weight!.detach().narrow(0, 1, n);
         var itemTokens = nn.functional.linear(embeddings, Get("itemHeads.weight"), Get("itemHeads.bias"));
-        return new RefineModel(o.ItemTokens * o.TokenDim, Floats(itemTokens), layers);
+        var refine = new RefineModel(o.ItemTokens * o.TokenDim, Floats(itemTokens), layers);
+        CheckAgainstNetwork(net, o, refine);
+        return refine;
+    }
+
+    /// <summary>
+    /// Scores a few (code, item) pairs both through the network's own f and through the plain MLP read here, and
+    /// throws if they disagree: the network's f must be exactly the MLP over [ẑ ; v] (a variant such as an added
+    /// dot-product path would make the GPU scorer and the refine sections silently wrong).
+    /// </summary>
+    private static void CheckAgainstNetwork(SparCodeNet net, TrainOptions o, RefineModel refine)
+    {
+        var mlp = InteractionMlp.FromLayers(o.TokenDim, refine.Interaction);
+        int items = Math.Min(16, refine.ItemTokens.Length / refine.ItemTokenDim);
+        long[] codes = [.. Enumerable.Range(0, Math.Min(4, o.CodeCount)).Select(c => (long)c * (o.CodeCount / Math.Min(4, o.CodeCount)))];
+        using var scope = NewDisposeScope();
+        var codeTensor = tensor(codes);
+        var expected = net.ScoreCodes(codeTensor, net.ItemPart(arange(1, items + 1, dtype: ScalarType.Int64))).contiguous().data<float>().ToArray();
+        var vectors = net.CodeVectors(codeTensor).contiguous().data<float>().ToArray();
+        for (int c = 0; c < codes.Length; c++)
+        {
+            for (int i = 0; i < items; i++)
+            {
+                float f = expected[c * items + i];
+                float mine = mlp.ScoreReference(vectors.AsSpan(c * o.TokenDim, o.TokenDim), refine.ItemTokens.AsSpan(i * refine.ItemTokenDim, refine.ItemTokenDim));
+                if (!(Math.Abs(mine - f) <= 1e-3 * Math.Max(1, Math.Abs(f))))
+                {
+                    throw new InvalidOperationException(
+                        $"The network's f(code {codes[c]}, item {i}) is {f}, but the plain interaction MLP read from its layers gives {mine}: this model's f is not the MLP over [ẑ ; v] " +
+                        "(e.g. trained with an extra dot-product path), which the GPU scorer and the refine sections do not support; export it with --scorer cpu and without --refine-sections.");
+                }
+            }
+        }
     }
 
     private static float[] Floats(Tensor t) => t.contiguous().data<float>().ToArray();
