@@ -10,7 +10,7 @@ namespace SparCode.Benchmarks.Kernels;
 
 /// <summary>
 /// The scatter-add of one query's posting lists into a catalogue-sized accumulator:
-/// <see cref="PostingKernels.AccumulateCore"/> (scalar, unrolled by four) against an experimental AVX2
+/// <see cref="PostingKernels.AccumulateCore(Span{float}, ReadOnlySpan{int}, ReadOnlySpan{float}, int)"/> (scalar, unrolled by four) against an experimental AVX2
 /// gather + add + per-lane store variant, to check the kernel's documented claim that the gather
 /// variant is slower.
 /// </summary>
@@ -65,7 +65,7 @@ public class PostingAccumulateBenchmarks
             $"Avx2.IsSupported = {Avx2.IsSupported}; {ListLengths.Sum()} postings into {AccumulatorSize} floats");
     }
 
-    /// <summary>The engine's kernel, <see cref="PostingKernels.AccumulateCore"/>, plus the reset.</summary>
+    /// <summary>The engine's kernel, <see cref="PostingKernels.AccumulateCore(Span{float}, ReadOnlySpan{int}, ReadOnlySpan{float}, int)"/>, plus the reset.</summary>
     [Benchmark(Baseline = true)]
     public int ScalarUnrolled()
     {

@@ -10,7 +10,7 @@ namespace SparCode.Benchmarks.Kernels;
 /// passes, at a window density like the 1M-item workload's (~2,200 postings per window) and at denser ones.
 /// </summary>
 /// <remarks>
-/// Every invocation refills the window through <see cref="PostingKernels.AccumulateCore"/> (a collect
+/// Every invocation refills the window through <see cref="PostingKernels.AccumulateCore(Span{float}, ReadOnlySpan{int}, ReadOnlySpan{float}, int)"/> (a collect
 /// empties it), so every row includes that accumulate. <see cref="PerPosting"/> is the baseline: all
 /// four lists accumulated, then read and cleared per posting. <see cref="FusedLastList"/> accumulates
 /// three and adds, reads and clears the last in one pass (the engine's sparse path).
