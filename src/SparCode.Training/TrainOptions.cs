@@ -67,6 +67,15 @@ public sealed record TrainOptions
     /// <summary>Hidden width of the interaction MLP f [256].</summary>
     public int MlpWidth { get; init; } = 256;
 
+    /// <summary>
+    /// Adds a dot-product path to f (ours, off by default): <c>f(ẑ, v) = MLP([ẑ ; v]) + ⟨ẑ, v⁽¹⁾⟩</c>, with
+    /// v⁽¹⁾ the first item token. The plain MLP has to learn a user–item match from an additive first
+    /// layer, which it does slowly on ID-only data; the dot path gives it the two-tower's inductive bias
+    /// per token while the MLP and the sum over K_u tokens add what a single dot product cannot express.
+    /// Export and serving are unchanged (the index stores f − τ_c whatever f is).
+    /// </summary>
+    public bool DotPath { get; init; }
+
     /// <summary>EMA decay of the codebooks [0.99].</summary>
     public double EmaDecay { get; init; } = 0.99;
 
