@@ -112,7 +112,7 @@ public sealed class GpuRefiner : IDisposable
     /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
-        _itemPart?.Dispose();
+        _itemPart.Dispose();
         _scorer.Dispose();
     }
 }

@@ -91,7 +91,7 @@ foreach (int batch in batches)
     Line($"| {count} | {F(count / device_s, "N0")} | {F(count / cpu_s, "N0")} | {F(cpu_s / device_s, "N2")} |");
 }
 
-// 4. Index build: every code × every item through the interaction MLP (D = 64, items 4×64, 256 wide; 32 on the CPU accelerator).
+// 4. Index build scoring: every code × every item through the interaction MLP (D = 64, items 4×64, 256 wide; 32 on the CPU accelerator).
 Line("");
 var random = new Random(5);
 float[] Fill(int n, float scale) => [.. Enumerable.Range(0, n).Select(_ => (random.NextSingle() * 2 - 1) * scale)];
@@ -122,7 +122,87 @@ double pairs = (double)codes * buildItems;
 double flops = pairs * 2.0 * ((double)width * width * 2 + width);
 Line($"index build: {codes:N0} codes × {buildItems:N0} items = {pairs:N0} pairs in {F(seconds, "N2")} s: {F(pairs / seconds, "N0")} pairs/s, {F(flops / seconds / 1e12, "N2")} TFLOP/s (H200 fp32 peak ≈ 67 TFLOP/s)");
 
-bool ok = codeMismatches == 0 && rowMismatches == 0 && worst <= 1e-4;
+// 5. GPU export: the index-build rule (τ_c = (keep+1)-th largest f, keep f > τ_c storing f − τ_c) on the device
+//    against the plain CPU reference of the same rule, then the whole build (scoring + thresholds) timed.
+int keep = (int)Math.Ceiling(0.05 * buildItems);
+int checkCodes = device.IsCuda ? 1 : codes; // the reference is scalar double loops: ~20 s per 100k-item code at width 256
+var devicePostings = PostingBuilder.Build(scorer, tokens[..(checkCodes * tokenDim)], itemVectors, keep);
+var watchReference = Stopwatch.StartNew();
+var referencePostings = PostingBuilder.BuildReference(mlp, tokens[..(checkCodes * tokenDim)], itemVectors, keep);
+double referenceSeconds = watchReference.Elapsed.TotalSeconds;
+int exportMismatches = Enumerable.Range(0, checkCodes).Count(c => !devicePostings.Items[c].AsSpan().SequenceEqual(referencePostings.Items[c]));
+double exportWorst = 0;
+for (int c = 0; c < checkCodes; c++)
+{
+    float scale = Math.Max(1f, Math.Abs(referencePostings.Thresholds[c]));
+    exportWorst = Math.Max(exportWorst, Math.Abs(devicePostings.Thresholds[c] - referencePostings.Thresholds[c]) / scale);
+    for (int p = 0; p < Math.Min(devicePostings.Scores[c].Length, referencePostings.Scores[c].Length); p++)
+    {
+        exportWorst = Math.Max(exportWorst, Math.Abs(devicePostings.Scores[c][p] - referencePostings.Scores[c][p]) / scale);
+    }
+}
+Line($"check: export postings vs CPU reference rule, {checkCodes} code(s) × {buildItems:N0} items keeping {keep:N0}: lists differing {exportMismatches} of {checkCodes}, worst τ/score difference {exportWorst:E2} × max(1, |τ|) (tolerance 1e-4)");
+watch.Restart();
+var built = PostingBuilder.Build(scorer, tokens, itemVectors, keep);
+double buildSeconds = watch.Elapsed.TotalSeconds;
+Line($"export build (scoring + thresholds + lists): {codes:N0} codes × {buildItems:N0} items in {F(buildSeconds, "N2")} s: {F(pairs / buildSeconds, "N0")} pairs/s, {built.Items.Sum(l => (long)l.Length):N0} postings; " +
+    $"CPU reference {F(checkCodes * (double)buildItems / referenceSeconds, "N0")} pairs/s (1 thread, double)");
+
+// 6. Refine: each query's top-M served candidates re-scored with its unquantized tokens through an interaction MLP
+//    (random weights of the export's shape; item tokens of size K_i·D), on the device and by the CPU reference.
+Line("");
+var dims = index.Dimensions;
+int refineItemDim = device.IsCuda ? 256 : 16;
+int refineWidth = device.IsCuda ? 256 : 32;
+int refineQueries = device.IsCuda ? 1024 : 8;
+int candidatesPerQuery = device.IsCuda ? 1000 : 50;
+int checkQueries = device.IsCuda ? 4 : refineQueries;
+var refineMlp = new InteractionMlp(dims.TokenDim, refineItemDim, Fill(refineWidth * dims.TokenDim, 0.1f), Fill(refineWidth * refineItemDim, 0.1f), Fill(refineWidth, 0.01f),
+    [(Fill(refineWidth * refineWidth, 0.06f), Fill(refineWidth, 0.01f)), (Fill(refineWidth * refineWidth, 0.06f), Fill(refineWidth, 0.01f))], Fill(refineWidth, 0.06f), 0f);
+var refineItems = Fill(items * refineItemDim, 1f);
+var tower = QueryTower.FromIndex(index.File);
+var userTokens = new float[refineQueries * dims.UserTokens * dims.TokenDim];
+var (scratchA, scratchB) = (new float[tower.MaxWidth], new float[tower.MaxWidth]);
+for (int q = 0; q < refineQueries; q++)
+{
+    int[] internalIds = [.. histories[q].Select(id => index.File.ItemIds.TryGetInternal(id, out int i) ? i : -1).Where(i => i >= 0)];
+    tower.Tokens(internalIds, userTokens.AsSpan(q * dims.UserTokens * dims.TokenDim, dims.UserTokens * dims.TokenDim), scratchA, scratchB);
+}
+var servedIds = new long[refineQueries * candidatesPerQuery];
+var servedCounts = new int[refineQueries];
+index.SearchBatch(flat, offsets[..(refineQueries + 1)], candidatesPerQuery, servedIds, new float[servedIds.Length], servedCounts);
+var candidateOffsets = new int[refineQueries + 1];
+var candidateList = new List<int>();
+for (int q = 0; q < refineQueries; q++)
+{
+    for (int r = 0; r < servedCounts[q]; r++)
+    {
+        candidateList.Add(index.File.ItemIds.TryGetInternal(servedIds[q * candidatesPerQuery + r], out int i) ? i : throw new InvalidOperationException("served an unknown id"));
+    }
+    candidateOffsets[q + 1] = candidateList.Count;
+}
+int[] candidateArray = [.. candidateList];
+const int refineK = 50;
+using var refiner = new GpuRefiner(device, refineMlp, refineItems, maxPairs: device.IsCuda ? 1 << 20 : 1 << 10);
+var (refinedIds, refinedScores, refinedCounts) = (new int[refineQueries * refineK], new float[refineQueries * refineK], new int[refineQueries]);
+refiner.Refine(userTokens, dims.UserTokens, candidateOffsets, candidateArray, refineK, refinedIds, refinedScores, refinedCounts);
+var (refIds, refScores, refCounts) = (new int[checkQueries * refineK], new float[checkQueries * refineK], new int[checkQueries]);
+int checkCandidates = candidateOffsets[checkQueries];
+watchReference.Restart();
+RefineReference.Refine(refineMlp, refineItems, userTokens.AsSpan(0, checkQueries * dims.UserTokens * dims.TokenDim), dims.UserTokens, candidateOffsets.AsSpan(0, checkQueries + 1),
+    candidateArray.AsSpan(0, checkCandidates), refineK, refIds, refScores, refCounts);
+double refineReferenceSeconds = watchReference.Elapsed.TotalSeconds;
+int refineMismatches = Enumerable.Range(0, checkQueries).Count(q => refCounts[q] != refinedCounts[q] || !refIds.AsSpan(q * refineK, refineK).SequenceEqual(refinedIds.AsSpan(q * refineK, refineK)));
+double refineWorst = Enumerable.Range(0, checkQueries * refineK).Max(r => Math.Abs(refScores[r] - refinedScores[r]) / Math.Max(1.0, Math.Abs(refScores[r])));
+Line($"check: refine vs CPU reference, {checkQueries} queries × up to {candidatesPerQuery} candidates × {dims.UserTokens} tokens: rows differing {refineMismatches} of {checkQueries}, worst relative score error {refineWorst:E2} (tolerance 1e-4)");
+double refineSeconds = Time(() => refiner.Refine(userTokens, dims.UserTokens, candidateOffsets, candidateArray, refineK, refinedIds, refinedScores, refinedCounts), device.IsCuda ? 3 : 1);
+double refinePairs = (double)candidateArray.Length * dims.UserTokens;
+double refineFlops = refinePairs * 2.0 * ((double)refineWidth * refineWidth * 2 + refineWidth) + (double)refineQueries * dims.UserTokens * 2.0 * refineWidth * dims.TokenDim;
+Line($"refine: {refineQueries:N0} queries × {candidatesPerQuery:N0} candidates ({refinePairs:N0} token-item pairs, MLP width {refineWidth}) in {F(refineSeconds * 1e3, "N1")} ms: " +
+    $"{F(refineQueries / refineSeconds, "N1")} queries/s, {F(refinePairs / refineSeconds, "N0")} pairs/s, {F(refineFlops / refineSeconds / 1e12, "N2")} TFLOP/s; " +
+    $"CPU reference {F(checkQueries / refineReferenceSeconds, "N1")} queries/s (1 thread, double)");
+
+bool ok = codeMismatches == 0 && rowMismatches == 0 && worst <= 1e-4 && exportMismatches == 0 && exportWorst <= 1e-4 && refineMismatches == 0 && refineWorst <= 1e-4;
 Line(ok ? "RESULT: PASS" : "RESULT: FAIL");
 File.WriteAllText(Path.Combine(outDir, device.IsCuda ? "device-check-cuda.md" : "device-check-cpu-accelerator.md"), report.ToString());
 return ok ? 0 : 1;
