@@ -31,7 +31,7 @@ public static class GpuExporter
     /// <param name="log">Receives progress lines.</param>
     /// <param name="refineSections">Also write the item tokens and the interaction MLP for refine.</param>
     /// <param name="maxPairs">Pairs per device pass; 0 chooses 2^20 on CUDA and one code's row per pass on the CPU accelerator.</param>
-    /// <exception cref="ArgumentException">The sparsity is invalid.</exception>
+    /// <exception cref="ArgumentException">The sparsity is invalid, the data gives no used code, or the model's f is not the plain MLP (see <see cref="ExportReport"/>'s scorer note in docs/format.md).</exception>
     public static ExportReport Write(TrainedModel model, SequenceDataset data, SparsityOptions sparsity, string path, GpuDevice device, Action<string>? log = null,
         bool refineSections = false, int maxPairs = 0)
     {
@@ -55,7 +55,7 @@ public static class GpuExporter
         int[] usedCodes = UsedCodes(net, data, o);
         if (usedCodes.Length == 0)
         {
-            throw new InvalidOperationException($"No training token of '{data.Source}' has a code (no user has two training items); there is nothing to export.");
+            throw new ArgumentException($"No training token of '{data.Source}' has a code (no user has two training items); there is nothing to export.", nameof(data));
         }
         string scorer = $"gpu (ILGPU {(device.IsCuda ? "CUDA" : "CPU accelerator")}: {device.Name})";
         log($"export: {usedCodes.Length:N0} of {o.CodeCount:N0} codes used; scoring {usedCodes.Length:N0} × {n:N0} pairs on {scorer}, keeping {keep:N0} per code");

@@ -17,6 +17,7 @@ internal static class RefineWeights
 {
     /// <summary>The refine sections of <paramref name="model"/>'s SparCode network.</summary>
     /// <exception cref="InvalidOperationException">The model is a two-tower model, or a layer is missing.</exception>
+    /// <exception cref="ArgumentException">The model's f is not the plain MLP over [ẑ ; v] (e.g. it has a dot-product path).</exception>
     public static RefineModel From(TrainedModel model)
     {
         var net = model.SparCode;
@@ -36,7 +37,7 @@ internal static class RefineWeights
         var embeddings = net.Items.weight!.detach().narrow(0, 1, n);
         var itemTokens = nn.functional.linear(embeddings, Get("itemHeads.weight"), Get("itemHeads.bias"));
         var refine = new RefineModel(o.ItemTokens * o.TokenDim, Floats(itemTokens), layers);
-        CheckAgainstNetwork(net, o, refine);
+        CheckAgainstNetwork(model, net, o, refine);
         return refine;
     }
 
@@ -45,7 +46,7 @@ internal static class RefineWeights
     /// throws if they disagree: the network's f must be exactly the MLP over [ẑ ; v] (a variant such as an added
     /// dot-product path would make the GPU scorer and the refine sections silently wrong).
     /// </summary>
-    private static void CheckAgainstNetwork(SparCodeNet net, TrainOptions o, RefineModel refine)
+    private static void CheckAgainstNetwork(TrainedModel model, SparCodeNet net, TrainOptions o, RefineModel refine)
     {
         var mlp = InteractionMlp.FromLayers(o.TokenDim, refine.Interaction);
         int items = Math.Min(16, refine.ItemTokens.Length / refine.ItemTokenDim);
@@ -62,9 +63,9 @@ internal static class RefineWeights
                 float mine = mlp.ScoreReference(vectors.AsSpan(c * o.TokenDim, o.TokenDim), refine.ItemTokens.AsSpan(i * refine.ItemTokenDim, refine.ItemTokenDim));
                 if (!(Math.Abs(mine - f) <= 1e-3 * Math.Max(1, Math.Abs(f))))
                 {
-                    throw new InvalidOperationException(
+                    throw new ArgumentException(
                         $"The network's f(code {codes[c]}, item {i}) is {f}, but the plain interaction MLP read from its layers gives {mine}: this model's f is not the MLP over [ẑ ; v] " +
-                        "(e.g. trained with an extra dot-product path), which the GPU scorer and the refine sections do not support; export it with --scorer cpu and without --refine-sections.");
+                        "(e.g. trained with an extra dot-product path), which the GPU scorer and the refine sections do not support; export it with --scorer cpu and without --refine-sections.", nameof(model));
                 }
             }
         }
