@@ -78,6 +78,7 @@ internal sealed class TrainingSettings : DataSettings
     [CommandOption("--seed <N>")][Description("Seed.")][DefaultValue(1)] public int Seed { get; init; }
     [CommandOption("--threads <N>")][Description("Torch threads (0: all cores; 1 is fastest on a loaded 2-core machine).")][DefaultValue(1)] public int Threads { get; init; }
     [CommandOption("--quantizer-warmup <N>")][Description("Epochs with unquantized tokens while the codebooks follow by EMA.")][DefaultValue(1)] public int QuantizerWarmup { get; init; }
+    [CommandOption("--dot-path")][Description("Add ⟨ẑ, v⁽¹⁾⟩ to the interaction MLP f (ours; off = the spec's plain MLP). CPU export only.")] public bool DotPath { get; init; }
 
     /// <summary>The model kind named by <see cref="Model"/>.</summary>
     public ModelKind Kind => Model.Replace("-", "", StringComparison.Ordinal).ToLowerInvariant() switch
@@ -93,7 +94,7 @@ internal sealed class TrainingSettings : DataSettings
         Model = Kind, EmbeddingDim = Dim, HistoryLength = History, TowerWidth = TowerWidth, Dropout = Dropout, UserTokens = UserTokens,
         TokenDim = TokenDim, Subspaces = Subspaces, CodebookSize = CodebookSize, ItemTokens = ItemTokens, MlpWidth = MlpWidth,
         EmaDecay = EmaDecay, Commitment = Commitment, L2 = L2, Negatives = Negatives, Sampling = Sampling, BatchSize = Batch,
-        LearningRate = LearningRate, Epochs = Epochs, Patience = Patience, ValidationUsers = ValidationUsers, Seed = Seed, Threads = Threads, QuantizerWarmupEpochs = QuantizerWarmup,
+        LearningRate = LearningRate, Epochs = Epochs, Patience = Patience, ValidationUsers = ValidationUsers, Seed = Seed, Threads = Threads, QuantizerWarmupEpochs = QuantizerWarmup, DotPath = DotPath,
     };
 
     /// <inheritdoc/>
