@@ -24,6 +24,10 @@ public static class BenchReport
         text.AppendLine(CultureInfo.InvariantCulture, $"- Command: `{result.Command}`");
         text.AppendLine("- Quality is against each model's own exhaustive answer (SparCode: every posting of the query's codes; two-tower: exact scan). " +
             "HR = the exhaustive top-1 is among the results. A blocked scan's latency is its block's time.");
+        if (result.SparCodeTowerP50Micros is { } tower)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- SparCode's latency includes its query tower (history → K_u codes: p50 {tower:F1} µs alone, timed after the rounds); the two-tower rows are given precomputed user vectors (their user tower is not timed).");
+        }
         if (result.TwoTowerExcludesHistory)
         {
             text.AppendLine("- Every system excludes the query's history items (SparCode in the engine, two-tower exact by skipping those rows in the scan, HNSW through USearch's filtered search), " +

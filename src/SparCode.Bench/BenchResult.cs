@@ -38,7 +38,9 @@ public sealed record SystemResult(
 /// <param name="Systems">Per-system numbers.</param>
 /// <param name="TwoTowerExcludesHistory">Whether the two-tower systems (and their exhaustive answer) skipped each
 /// query's history items, as SparCode does; true when trained histories were given for the two-tower users.</param>
+/// <param name="SparCodeTowerP50Micros">Median time of SparCode's query tower alone (history → K_u codes), timed once per
+/// query after the rounds; part of every SparCode latency, while the two-tower systems are given their user vectors.</param>
 public sealed record BenchResult(
     string Machine, string Command, DateTime StartedUtc, string LoadBefore, string LoadAfter,
     int Items, int Queries, int K, string SparCodeSource, string TwoTowerSource, long PeakWorkingSetBytes,
-    IReadOnlyList<SystemResult> Systems, bool TwoTowerExcludesHistory = false);
+    IReadOnlyList<SystemResult> Systems, bool TwoTowerExcludesHistory = false, double? SparCodeTowerP50Micros = null);

@@ -102,6 +102,23 @@ internal sealed class SparCodeSingle(SparCodeIndex index, long[][] histories, Se
 
     public override double? MeanPostings => _postings.Average();
 
+    /// <summary>
+    /// Times the query tower alone (history → K_u codes, <see cref="SparCodeSearcher.Encode"/>) once per
+    /// query, after the timed rounds; returns the latencies in stopwatch ticks.
+    /// </summary>
+    public long[] TimeEncode()
+    {
+        var codes = new int[index.Dimensions.UserTokens];
+        var ticks = new long[histories.Length];
+        for (int q = 0; q < histories.Length; q++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            _searcher.Encode(histories[q], codes, UnknownItemPolicy.Skip);
+            ticks[q] = Stopwatch.GetTimestamp() - start;
+        }
+        return ticks;
+    }
+
     public override void Run(int from, int to)
     {
         for (int q = from; q < to; q++)

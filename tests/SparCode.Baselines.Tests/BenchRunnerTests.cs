@@ -33,6 +33,8 @@ public sealed class BenchRunnerTests : IDisposable
         Assert.All(result.Systems.Where(s => s.Ef is not null), s => Assert.InRange(s.RecallAtK, 0.5, 1.0));
         Assert.All(result.Systems, s => Assert.True(s.P50Micros > 0 && s.P99Micros >= s.P50Micros && s.Qps > 0 && s.IndexBytes > 0));
         Assert.True(result.Systems[0].MeanPostings > 0);
+        Assert.True(result.SparCodeTowerP50Micros > 0);
+        Assert.Contains("SparCode's latency includes its query tower", BenchReport.Markdown(result));
 
         string png = Path.Combine(_folder, "q.png");
         BenchReport.QualityPlot(result, png);
