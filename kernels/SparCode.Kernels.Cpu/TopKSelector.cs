@@ -17,6 +17,7 @@ public sealed class TopKSelector
     private float[] _scores;
     private int[] _ids;
     private int _k;
+    private float _floor = float.Epsilon;
 
     /// <summary>Creates a selector with room for <paramref name="capacity"/> results.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is negative.</exception>
@@ -31,16 +32,27 @@ public sealed class TopKSelector
     public int Count { get; private set; }
 
     /// <summary>Empties the selector and sets how many pairs it keeps; grows its buffers only if <paramref name="k"/> exceeds every earlier k.</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not positive.</exception>
-    public void Reset(int k)
+    /// <param name="k">Pairs to keep.</param>
+    /// <param name="floor">
+    /// A score every one of the k best is known to reach (0 if unknown): the collect passes never offer
+    /// a value below it, so a good floor spares the heap most of its work. A floor above the true k-th
+    /// best score loses results.
+    /// </param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not positive, or <paramref name="floor"/> is negative or NaN.</exception>
+    public void Reset(int k, float floor = 0f)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        if (!(floor >= 0f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(floor), floor, "The floor must be a score ≥ 0.");
+        }
         if (k > _scores.Length)
         {
             _scores = new float[k];
             _ids = new int[k];
         }
         _k = k;
+        _floor = MathF.Max(floor, float.Epsilon);
         Count = 0;
     }
 
@@ -291,10 +303,10 @@ public sealed class TopKSelector
     }
 
     /// <summary>
-    /// The least value worth offering: anything positive until k pairs are kept, then the worst kept
-    /// score (an equal score can still win on a smaller id, so the filters compare with ≥).
+    /// The least value worth offering: anything positive and at least the floor until k pairs are kept,
+    /// then the worst kept score (an equal score can still win on a smaller id, so the filters compare with ≥).
     /// </summary>
-    private float Threshold => Count < _k ? float.Epsilon : _scores[0];
+    private float Threshold => Count < _k ? _floor : _scores[0];
 
     private static void CheckIds(int length, ReadOnlySpan<int> ids)
     {

@@ -30,6 +30,7 @@ public sealed class SparCodeIndex : IDisposable
         ExternalIds = file.ExternalItemIds;
         FallbackOrder = file.FallbackOrder;
         Tower = QueryTower.FromIndex(file);
+        RankScores = ListRankScores.Build(file.PostingOffsets, file.PostingScores);
     }
 
     /// <summary>The underlying file: header, sections, metadata.</summary>
@@ -50,6 +51,9 @@ public sealed class SparCodeIndex : IDisposable
     internal ReadOnlyMemory<long> ExternalIds { get; }
 
     internal ReadOnlyMemory<int> FallbackOrder { get; }
+
+    /// <summary>Every list's scores at a few ranks: a query's safe starting top-k threshold.</summary>
+    internal ListRankScores RankScores { get; }
 
     /// <summary>Opens, maps and validates an index file (see <see cref="IndexFile.Open"/> for the checks).</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>

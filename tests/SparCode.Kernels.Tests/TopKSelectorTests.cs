@@ -106,6 +106,17 @@ public class TopKSelectorTests
     }
 
     [Fact]
+    public void A_floor_keeps_lower_values_out_even_while_the_heap_is_not_full()
+    {
+        var selector = new TopKSelector(4);
+        selector.Reset(4, floor: 2f);
+        float[] window = [1f, 3f, 2f, 0.5f, 5f, 1.99f];
+        selector.CollectWindowAndClear(window, 10);
+        AssertDrains(selector, 4, [14, 11, 12], [5f, 3f, 2f]);
+        Assert.All(window, value => Assert.Equal(0f, value));
+    }
+
+    [Fact]
     public void Offer_keeps_the_best_k_and_drains_in_rank_order()
     {
         var selector = new TopKSelector(2);
@@ -127,6 +138,8 @@ public class TopKSelectorTests
     {
         var selector = new TopKSelector(4);
         Assert.Throws<ArgumentOutOfRangeException>(() => selector.Reset(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => selector.Reset(2, -1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => selector.Reset(2, float.NaN));
         selector.Reset(2);
         var e = Assert.Throws<ArgumentException>(() => selector.CollectAndClear(new float[8], [3, 3]));
         Assert.Contains("ids[1] = 3", e.Message);

@@ -89,6 +89,33 @@ public sealed class SearchTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Excluding_a_lists_best_items_still_returns_the_true_top_k()
+    {
+        // The starting threshold comes from a list's r-th best score with r ≥ k + excluded; excluding the
+        // best items of a query's list checks that the excluded ones are counted.
+        using var index = Open(3, 500, 8, 200, false, coarseScores: false);
+        var searcher = index.CreateSearcher();
+        var codes = new int[index.Dimensions.UserTokens];
+        foreach (var history in SyntheticIndex.Histories(500, 30, 10, 21))
+        {
+            searcher.Encode(history, codes);
+            var list = index.PostingList(codes[0]);
+            // Synthetic indexes use external id = internal id.
+            long[] best = [.. Enumerable.Range(0, list.Items.Length).OrderByDescending(i => list.Scores.Span[i]).Take(30).Select(i => (long)list.Items.Span[i])];
+            foreach (int k in new[] { 1, 8, 20 })
+            {
+                var ids = new long[k];
+                var scores = new float[k];
+                int count = searcher.Search(history, best, k, ids, scores);
+                var excluded = history.Concat(best).Select(x => (int)x).Distinct();
+                var (expectedIds, expectedScores) = BruteForce.Search(index.File, codes, excluded, k, fill: true);
+                Assert.Equal(expectedIds, ids[..count]);
+                Assert.Equal(expectedScores, scores[..count]);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
