@@ -14,7 +14,7 @@ internal class DataSettings : CommandSettings
 
     /// <summary>Data file, or "synthetic".</summary>
     [CommandOption("--data <PATH>")]
-    [Description("Interaction file (MovieLens u.data / ratings.dat, 'user item item ...' sequences, or CSV with user,item,time header), or 'synthetic[:USERS:ITEMS]' for the embedded cross-feature generator (the demo's data).")]
+    [Description("Interaction file (MovieLens u.data / ratings.dat, 'user item item ...' sequences, or CSV with user,item,time header), or 'synthetic[[:USERS:ITEMS]]' for the embedded cross-feature generator (the demo's data).")]
     public string? Data { get; init; }
 
     /// <summary>Format override.</summary>
