@@ -39,8 +39,10 @@ public sealed record CrossFeatureOptions
 /// level; a user likes a few (genre, level) pairs, each genre at its own level, and picks items from
 /// those cells. Relevance is Σ_j [genre = g_j]·[level = l_j], a sum over Genres × Levels cells (72 by
 /// default): an additive genre + level score also ranks the crossed cells (g_1, l_2), (g_2, l_1), ...
-/// as high as the liked ones, and a dot product with an embedding smaller than the cell count cannot
-/// separate them, while an MLP over the user-item pair can.
+/// as high as the liked ones. A model that sees only item ids can learn each item's cell in its
+/// embedding, though, so for a dot product the difficulty is only the rank of the user × cell
+/// preferences against the embedding size; measured on the demo's data (docs/results.md), a 32-d
+/// two-tower model handles it well.
 /// </summary>
 public static class CrossFeatureGenerator
 {
