@@ -7,7 +7,7 @@ namespace SparCode.Kernels.Gpu;
 /// Evaluates the interaction MLP <c>f([z; v])</c> for many (token, item) pairs on an accelerator:
 /// the per-token part <c>W_u·z</c> and the per-item part <c>W_v·v + b₁</c> are computed once each
 /// (first-layer decomposition), pairs are formed on the device, and the remaining layers run as
-/// tiled GEMMs with fused bias and ReLU. Two uses: scoring every code × every item when building an
+/// tiled GEMMs with fused bias and ReLU (with the dot path, <c>⟨z, v[0..D)⟩</c> is added per pair at the end). Two uses: scoring every code × every item when building an
 /// index, and re-scoring candidates with unquantized tokens (refine, <see cref="GpuRefiner"/>).
 /// </summary>
 /// <remarks>
@@ -29,7 +29,9 @@ public sealed class GpuInteractionScorer : IDisposable
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _pairA;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _pairB;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> _gemm;
-    private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, ArrayView<float>> _pairs;
+    private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, ArrayView<float>> _pairs;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int, ArrayView<float>> _dot;
+    private readonly int _stride;
 
     /// <summary>Uploads the MLP, allocates the scratch of one pass and loads the kernels.</summary>
     /// <param name="device">The accelerator.</param>
@@ -51,9 +53,12 @@ public sealed class GpuInteractionScorer : IDisposable
         _tile = Math.Min(InteractionKernels.MaxTile, (int)Math.Sqrt(device.Accelerator.MaxNumThreadsPerGroup));
         try
         {
-            _firstUser = Upload(mlp.FirstUser);
-            _firstItem = Upload(mlp.FirstItem);
-            _firstBias = Upload(mlp.FirstBias);
+            // With the dot path the first-layer GEMMs also carry z and v[0..D) through (identity rows appended),
+            // so each part row is [first-layer part ; z] or [first-layer part ; v[0..D)] and AddDot reads the tail.
+            _stride = mlp.FirstWidth + (mlp.DotPath ? mlp.TokenDim : 0);
+            _firstUser = Upload(mlp.DotPath ? WithIdentityRows(mlp.FirstUser, mlp.TokenDim, mlp.TokenDim) : mlp.FirstUser);
+            _firstItem = Upload(mlp.DotPath ? WithIdentityRows(mlp.FirstItem, mlp.ItemDim, mlp.TokenDim) : mlp.FirstItem);
+            _firstBias = Upload(mlp.DotPath ? [.. mlp.FirstBias, .. new float[mlp.TokenDim]] : mlp.FirstBias);
             int maxWidth = mlp.FirstWidth;
             _layers = new (MemoryBuffer1D<float, Stride1D.Dense>, MemoryBuffer1D<float, Stride1D.Dense>, int)[mlp.Hidden.Count + 1];
             for (int l = 0; l < mlp.Hidden.Count; l++)
@@ -73,7 +78,8 @@ public sealed class GpuInteractionScorer : IDisposable
             throw;
         }
         _gemm = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(InteractionKernels.GemmBiasAct);
-        _pairs = device.Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, ArrayView<float>>(InteractionKernels.PairFirstLayer);
+        _pairs = device.Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, ArrayView<float>>(InteractionKernels.PairFirstLayer);
+        _dot = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int, ArrayView<float>>(InteractionKernels.AddDot);
     }
 
     /// <summary>Pairs per device pass.</summary>
@@ -163,22 +169,34 @@ public sealed class GpuInteractionScorer : IDisposable
         }
     }
 
-    /// <summary>User side of the first layer, <c>W_u·z</c> for every token row: a device buffer of rows × H₁ (caller disposes).</summary>
+    /// <summary>User side of the first layer, <c>W_u·z</c> for every token row (then z with the dot path): a device buffer of rows × stride (caller disposes).</summary>
     internal MemoryBuffer1D<float, Stride1D.Dense> UserPart(ReadOnlySpan<float> tokens) =>
         FirstLayer(tokens, Rows(tokens, _mlp.TokenDim, nameof(tokens)), _firstUser, _mlp.TokenDim, default);
 
-    /// <summary>Item side of the first layer, <c>W_v·v + b₁</c> for every item row: a device buffer of rows × H₁ (caller disposes).</summary>
+    /// <summary>Item side of the first layer, <c>W_v·v + b₁</c> for every item row (then v[0..D) with the dot path): a device buffer of rows × stride (caller disposes).</summary>
     internal MemoryBuffer1D<float, Stride1D.Dense> ItemPart(ReadOnlySpan<float> items) =>
         FirstLayer(items, Rows(items, _mlp.ItemDim, nameof(items)), _firstItem, _mlp.ItemDim, _firstBias.View);
 
-    /// <summary>Rows × H₁ first-layer partial: W·x (+ bias) for every row, as one GEMM.</summary>
+    /// <summary><paramref name="weights"/> (rows × depth) with D more rows that copy inputs 0..D−1 (an identity block, zero elsewhere).</summary>
+    private static float[] WithIdentityRows(float[] weights, int depth, int dim)
+    {
+        var result = new float[weights.Length + dim * depth];
+        weights.CopyTo(result, 0);
+        for (int j = 0; j < dim; j++)
+        {
+            result[weights.Length + j * depth + j] = 1f;
+        }
+        return result;
+    }
+
+    /// <summary>Rows × stride first-layer partial: W·x (+ bias) for every row, as one GEMM.</summary>
     private MemoryBuffer1D<float, Stride1D.Dense> FirstLayer(ReadOnlySpan<float> rows, int count, MemoryBuffer1D<float, Stride1D.Dense> weights, int depth,
         ArrayView<float> bias)
     {
         using var input = _device.Accelerator.Allocate1D<float>(rows.Length);
         input.View.AsContiguous().CopyFromCPU(rows);
-        var output = _device.Accelerator.Allocate1D<float>((long)count * _mlp.FirstWidth);
-        Gemm(input.View, weights.View, bias, output.View, count, _mlp.FirstWidth, depth, relu: false);
+        var output = _device.Accelerator.Allocate1D<float>((long)count * _stride);
+        Gemm(input.View, weights.View, bias, output.View, count, _stride, depth, relu: false);
         return output;
     }
 
@@ -186,7 +204,7 @@ public sealed class GpuInteractionScorer : IDisposable
     private void Run(ArrayView<float> u, ArrayView<float> v, ArrayView<int> pairA, ArrayView<int> pairB, int aStart, int bCount, int pairs, Span<float> scores)
     {
         var (h, next) = (_activationA.View, _activationB.View);
-        _pairs(new Index2D(pairs, _mlp.FirstWidth), u, v, pairA, pairB, aStart, bCount, _mlp.FirstWidth, h);
+        _pairs(new Index2D(pairs, _mlp.FirstWidth), u, v, pairA, pairB, aStart, bCount, _mlp.FirstWidth, _stride, h);
         int width = _mlp.FirstWidth;
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -194,6 +212,10 @@ public sealed class GpuInteractionScorer : IDisposable
             Gemm(h, weights.View, bias.View, next, pairs, outputs, width, relu: l < _layers.Length - 1);
             (h, next) = (next, h);
             width = outputs;
+        }
+        if (_mlp.DotPath)
+        {
+            _dot(pairs, u, v, pairA, pairB, aStart, bCount, _mlp.FirstWidth, _stride, _mlp.TokenDim, h);
         }
         _device.Accelerator.Synchronize();
         h.AsContiguous().SubView(0, pairs).CopyToCPU(scores[..pairs]);

@@ -45,16 +45,34 @@ internal static class InteractionKernels
 
     /// <summary>
     /// First layer of pair p: H[p, h] = ReLU(U[aₚ, h] + V[bₚ, h]) where U = W_u·z per token and V = W_v·v + b₁
-    /// per item were computed once each (first-layer decomposition). Dense mode (empty pair lists): pair p
-    /// is (aStart + p / bCount, p mod bCount).
+    /// per item were computed once each (first-layer decomposition); their rows are <paramref name="stride"/> floats
+    /// (H₁, plus D when the dot path keeps z and v[0..D) after the first-layer part). Dense mode (empty pair lists):
+    /// pair p is (aStart + p / bCount, p mod bCount).
     /// </summary>
     public static void PairFirstLayer(Index2D index, ArrayView<float> u, ArrayView<float> v, ArrayView<int> pairA, ArrayView<int> pairB,
-        int aStart, int bCount, int width, ArrayView<float> output)
+        int aStart, int bCount, int width, int stride, ArrayView<float> output)
     {
         int p = index.X, h = index.Y;
         long ai = pairA.Length > 0 ? pairA[p] : aStart + p / bCount;
         long bi = pairB.Length > 0 ? pairB[p] : p % bCount;
-        float value = u[ai * width + h] + v[bi * width + h];
+        float value = u[ai * stride + h] + v[bi * stride + h];
         output[(long)p * width + h] = value > 0f ? value : 0f;
+    }
+
+    /// <summary>
+    /// Dot path: scores[p] += Σ_j U[aₚ, width + j]·V[bₚ, width + j] over the <paramref name="dim"/> columns after the
+    /// first-layer part, i.e. ⟨z, v[0..D)⟩, summed in column order.
+    /// </summary>
+    public static void AddDot(Index1D p, ArrayView<float> u, ArrayView<float> v, ArrayView<int> pairA, ArrayView<int> pairB,
+        int aStart, int bCount, int width, int stride, int dim, ArrayView<float> scores)
+    {
+        long ai = pairA.Length > 0 ? pairA[p] : aStart + p / bCount;
+        long bi = pairB.Length > 0 ? pairB[p] : p % bCount;
+        float sum = 0f;
+        for (int j = 0; j < dim; j++)
+        {
+            sum = MathF.FusedMultiplyAdd(u[ai * stride + width + j], v[bi * stride + width + j], sum);
+        }
+        scores[p] += sum;
     }
 }

@@ -5,8 +5,8 @@ namespace SparCode.Kernels.Gpu;
 /// <summary>
 /// The all-to-all interaction MLP <c>f([z; v])</c> of SparCode, with its first layer split as in the
 /// spec's first-layer decomposition: <c>h₁ = ReLU(W_u·z + W_v·v + b₁)</c>, then hidden layers
-/// <c>h_l = ReLU(W_l·h_{l−1} + b_l)</c>, then <c>f = w_out·h + b_out</c>. All matrices are row-major
-/// <c>outputs × inputs</c>.
+/// <c>h_l = ReLU(W_l·h_{l−1} + b_l)</c>, then <c>f = w_out·h + b_out</c>, plus <c>⟨z, v[0..D)⟩</c> when
+/// <see cref="DotPath"/> is set. All matrices are row-major <c>outputs × inputs</c>.
 /// </summary>
 /// <param name="TokenDim">Size of a (quantized or not) user token z, D.</param>
 /// <param name="ItemDim">Size of an item vector v (K_i·D).</param>
@@ -26,8 +26,9 @@ public sealed record InteractionMlp(int TokenDim, int ItemDim, float[] FirstUser
     /// </summary>
     /// <param name="tokenDim">Size of a user token, D.</param>
     /// <param name="layers">At least two layers, first to last.</param>
+    /// <param name="dotPath">Whether f adds <c>⟨z, v[0..D)⟩</c> (<see cref="DotPath"/>).</param>
     /// <exception cref="ArgumentException">The layers do not chain, the first is not wider than D, or the last has more than one output.</exception>
-    public static InteractionMlp FromLayers(int tokenDim, IReadOnlyList<DenseLayer> layers)
+    public static InteractionMlp FromLayers(int tokenDim, IReadOnlyList<DenseLayer> layers, bool dotPath = false)
     {
         ArgumentNullException.ThrowIfNull(layers);
         if (layers.Count < 2)
@@ -53,7 +54,7 @@ public sealed record InteractionMlp(int TokenDim, int ItemDim, float[] FirstUser
             throw new ArgumentException($"The last interaction layer has {last.Outputs} outputs; expected 1 (the score f).", nameof(layers));
         }
         var mlp = new InteractionMlp(tokenDim, itemDim, user, item, first.Bias,
-            [.. layers.Skip(1).Take(layers.Count - 2).Select(l => (l.Weights, l.Bias))], last.Weights, last.Bias[0]);
+            [.. layers.Skip(1).Take(layers.Count - 2).Select(l => (l.Weights, l.Bias))], last.Weights, last.Bias[0]) { DotPath = dotPath };
         return mlp.Problem() is { } problem ? throw new ArgumentException($"Invalid interaction MLP: {problem}", nameof(layers)) : mlp;
     }
 
@@ -73,8 +74,14 @@ public sealed record InteractionMlp(int TokenDim, int ItemDim, float[] FirstUser
             int outputs = file.InteractionOutputs(l);
             layers[l] = new DenseLayer(outputs, weights.Length / outputs, weights, file.InteractionBias(l).ToArray());
         }
-        return FromLayers(file.Dimensions.TokenDim, layers);
+        return FromLayers(file.Dimensions.TokenDim, layers, file.InteractionDotPath);
     }
+
+    /// <summary>
+    /// The dot-product path (training's <c>--dot-path</c>): f also adds <c>⟨z, v[0..D)⟩</c>, the token against the
+    /// first item token. Needs ItemDim ≥ TokenDim.
+    /// </summary>
+    public bool DotPath { get; init; }
 
     /// <summary>Width of the first layer, H₁.</summary>
     public int FirstWidth => FirstBias.Length;
@@ -86,6 +93,7 @@ public sealed record InteractionMlp(int TokenDim, int ItemDim, float[] FirstUser
         if (TokenDim < 1 || ItemDim < 1 || width < 1) return $"TokenDim {TokenDim}, ItemDim {ItemDim} and first width {width} must be positive.";
         if (FirstUser.Length != width * TokenDim) return $"FirstUser has {FirstUser.Length} weights; expected {width} × {TokenDim}.";
         if (FirstItem.Length != width * ItemDim) return $"FirstItem has {FirstItem.Length} weights; expected {width} × {ItemDim}.";
+        if (DotPath && ItemDim < TokenDim) return $"The dot path needs ItemDim ≥ TokenDim; ItemDim is {ItemDim}, TokenDim {TokenDim}.";
         for (int l = 0; l < Hidden.Count; l++)
         {
             var (weights, bias) = Hidden[l];
@@ -130,6 +138,13 @@ public sealed record InteractionMlp(int TokenDim, int ItemDim, float[] FirstUser
         for (int j = 0; j < h.Length; j++)
         {
             f += (double)Output[j] * h[j];
+        }
+        if (DotPath)
+        {
+            for (int j = 0; j < TokenDim; j++)
+            {
+                f += (double)z[j] * v[j];
+            }
         }
         return (float)f;
     }

@@ -17,7 +17,8 @@ public sealed record DenseLayer(int Outputs, int Inputs, float[] Weights, float[
 /// The MLP's layers, first to last (at least 2): layer 0 takes <c>D + ItemTokenDim</c> inputs ([z ; v]), ReLU after
 /// every layer but the last, which has exactly one output.
 /// </param>
-public sealed record RefineModel(int ItemTokenDim, float[] ItemTokens, IReadOnlyList<DenseLayer> Interaction);
+/// <param name="DotPath">f also adds <c>⟨z, v[0..D)⟩</c> (training's dot path); needs ItemTokenDim ≥ D. Stored as InteractionFlags bit 0.</param>
+public sealed record RefineModel(int ItemTokenDim, float[] ItemTokens, IReadOnlyList<DenseLayer> Interaction, bool DotPath = false);
 
 /// <summary>Everything an index file holds, in memory, ready for <see cref="IndexWriter.Write"/>. A record, so <c>contents with { … }</c> copies it with changes (arrays are shared, not cloned).</summary>
 /// <remarks>

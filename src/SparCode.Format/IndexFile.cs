@@ -156,6 +156,10 @@ public sealed class IndexFile : IDisposable
     /// <summary>Item tokens, row-major <c>n_items × ItemTokenDim</c>; empty if the file has no refine sections.</summary>
     public ReadOnlyMemory<float> ItemTokens => HasRefine ? Memory<float>(SectionKind.ItemTokens, 0, ElementType.Float32) : default;
 
+    /// <summary>True if the interaction MLP adds <c>⟨z, v[0..D)⟩</c> (InteractionFlags bit 0); false without refine sections.</summary>
+    public bool InteractionDotPath => _sections.ContainsKey((SectionKind.InteractionFlags, 0))
+        && (Span<int>(SectionKind.InteractionFlags, 0, ElementType.Int32)[0] & IndexLayout.InteractionDotPathFlag) != 0;
+
     /// <summary>Number of interaction-MLP layers (0 without refine sections).</summary>
     public int InteractionLayers => Sections.Count(e => e.Kind == SectionKind.InteractionWeight);
 
@@ -361,13 +365,14 @@ public sealed class IndexFile : IDisposable
     {
         int weights = InteractionLayers;
         int biases = Sections.Count(e => e.Kind == SectionKind.InteractionBias);
-        if (!HasRefine && weights == 0 && biases == 0)
+        bool flags = _sections.ContainsKey((SectionKind.InteractionFlags, 0));
+        if (!HasRefine && weights == 0 && biases == 0 && !flags)
         {
             return;
         }
         if (!HasRefine)
         {
-            throw Corrupt(CorruptionKind.MissingSection, $"the file has {weights} interaction weight and {biases} bias sections but no ItemTokens section; refine sections come together.");
+            throw Corrupt(CorruptionKind.MissingSection, $"the file has {weights} interaction weight and {biases} bias sections{(flags ? " and interaction flags" : "")} but no ItemTokens section; refine sections come together.");
         }
         if (weights < 2 || weights > IndexLayout.MaxInteractionLayers || biases != weights)
         {
@@ -395,6 +400,19 @@ public sealed class IndexFile : IDisposable
         if (width != 1)
         {
             throw Corrupt(CorruptionKind.ShapeMismatch, $"the last interaction layer has {width} outputs; expected 1 (the score f).");
+        }
+        if (flags)
+        {
+            expect(SectionKind.InteractionFlags, 0, 1, 1);
+            int value = Span<int>(SectionKind.InteractionFlags, 0, ElementType.Int32)[0];
+            if ((value & ~IndexLayout.InteractionDotPathFlag) != 0)
+            {
+                throw Corrupt(CorruptionKind.ShapeMismatch, $"interaction flags are 0x{value:X}; expected only bit 0 (dot path).");
+            }
+            if (InteractionDotPath && tokens.Columns < Dimensions.TokenDim)
+            {
+                throw Corrupt(CorruptionKind.ShapeMismatch, $"the dot path needs item tokens of at least D = {Dimensions.TokenDim} floats; they have {tokens.Columns}.");
+            }
         }
     }
 

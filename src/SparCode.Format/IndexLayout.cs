@@ -38,6 +38,9 @@ public static class IndexLayout
     /// <summary>Largest section count a reader accepts before it trusts the table.</summary>
     public const int MaxSections = 4096;
 
+    /// <summary>Bit 0 of the <see cref="SectionKind.InteractionFlags"/> section: the interaction MLP has the dot path.</summary>
+    public const int InteractionDotPathFlag = 1;
+
     /// <summary>Most interaction-MLP layers (refine sections) a file may hold.</summary>
     public const int MaxInteractionLayers = 64;
 
@@ -121,6 +124,12 @@ public enum SectionKind : ushort
 
     /// <summary>Optional (refine): bias of interaction-MLP layer <c>index</c>, <c>out × 1</c> float32.</summary>
     InteractionBias = 18,
+
+    /// <summary>
+    /// Optional (refine): <c>1 × 1</c> int32 flags of the interaction MLP; bit 0 = dot path, f also adds
+    /// <c>⟨z, v[0..D)⟩</c> (the token against the first item token). Absent means 0; other bits must be 0.
+    /// </summary>
+    InteractionFlags = 19,
 }
 
 /// <summary>Element type of a section.</summary>

@@ -216,6 +216,15 @@ public static class IndexWriter
             {
                 throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, $"the last interaction layer has {inputs} outputs; expected 1 (the score f).");
             }
+            if (refine.DotPath)
+            {
+                if (refine.ItemTokenDim < dims.TokenDim)
+                {
+                    throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path,
+                        $"the dot path needs item tokens of at least D = {dims.TokenDim} floats; they have {refine.ItemTokenDim}.");
+                }
+                Add(SectionKind.InteractionFlags, 0, ElementType.Int32, 1, 1, new[] { IndexLayout.InteractionDotPathFlag });
+            }
         }
     }
 

@@ -53,7 +53,7 @@ public static class Exporter
     /// <param name="sparsity">The sparsity the table was built with (recorded in the metadata).</param>
     /// <param name="path">The index file to write.</param>
     /// <param name="log">Receives progress lines.</param>
-    /// <param name="refineSections">Also write the item tokens and the interaction MLP (docs/format.md, kinds 16–18) for refine.</param>
+    /// <param name="refineSections">Also write the item tokens and the interaction MLP (docs/format.md, kinds 16–19) for refine.</param>
     public static ExportReport Write(TrainedModel model, SequenceDataset data, CodeTable table, SparsityOptions sparsity, string path, Action<string>? log = null,
         bool refineSections = false)
     {
@@ -119,7 +119,7 @@ public static class Exporter
             scoreRule = "posting score = f(ẑ_c, v_i) − τ_c for items with f > τ_c, τ_c = the (keep+1)-th largest f of code c; served score = Σ_k ReLU(f − τ_c)",
             codes = new { total = codes, used = lists.UsedCodes.Length, unusedRule = "codes no training token used have no list; CodeRemap sends each to the used code with the nearest concatenated codewords (squared L2)" },
             fallback = "items by training popularity, most popular first, ties by smaller item id",
-            refine = refine is null ? null : new { itemTokenDim = refine.ItemTokenDim, layers = refine.Interaction.Select(l => $"{l.Outputs}x{l.Inputs}").ToArray(), rule = "refine score = Σ_k f([z_k ; v_i]) with unquantized user tokens z_k" },
+            refine = refine is null ? null : new { itemTokenDim = refine.ItemTokenDim, layers = refine.Interaction.Select(l => $"{l.Outputs}x{l.Inputs}").ToArray(), dotPath = refine.DotPath, rule = "refine score = Σ_k f([z_k ; v_i]) with unquantized user tokens z_k" },
         };
         var contents = new IndexContents
         {

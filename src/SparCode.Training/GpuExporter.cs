@@ -12,7 +12,8 @@ namespace SparCode.Training;
 /// </summary>
 /// <remarks>
 /// The network's interaction MLP is split as the spec's first-layer decomposition (<c>W_u·ẑ</c> once per used code,
-/// <c>W_v·v_i + b₁</c> once per item) and the remaining layers run as tiled GEMMs on the device. Each code's τ_c is the
+/// <c>W_v·v_i + b₁</c> once per item) and the remaining layers run as tiled GEMMs on the device (with the dot path,
+/// <c>⟨ẑ, v[0..D)⟩</c> is added per pair). Each code's τ_c is the
 /// (keep+1)-th largest of <em>these</em> scores (ties counted, as <c>topk</c> does; just below the smallest when every
 /// item is kept) and its list holds the items with f &gt; τ_c storing f − τ_c, so the index is exactly
 /// <c>ReLU(f − τ_c)</c> of the device's f. The device sums in a different order than libtorch, so f differs from the CPU
@@ -31,7 +32,7 @@ public static class GpuExporter
     /// <param name="log">Receives progress lines.</param>
     /// <param name="refineSections">Also write the item tokens and the interaction MLP for refine.</param>
     /// <param name="maxPairs">Pairs per device pass; 0 chooses 2^20 on CUDA and one code's row per pass on the CPU accelerator.</param>
-    /// <exception cref="ArgumentException">The sparsity is invalid, the data gives no used code, or the model's f is not the plain MLP (see <see cref="ExportReport"/>'s scorer note in docs/format.md).</exception>
+    /// <exception cref="ArgumentException">The sparsity is invalid, the data gives no used code, or the model's f is not the MLP (plus dot path) the scorer evaluates.</exception>
     public static ExportReport Write(TrainedModel model, SequenceDataset data, SparsityOptions sparsity, string path, GpuDevice device, Action<string>? log = null,
         bool refineSections = false, int maxPairs = 0)
     {
@@ -61,7 +62,7 @@ public static class GpuExporter
         log($"export: {usedCodes.Length:N0} of {o.CodeCount:N0} codes used; scoring {usedCodes.Length:N0} × {n:N0} pairs on {scorer}, keeping {keep:N0} per code");
 
         var refine = RefineWeights.From(model);
-        var mlp = InteractionMlp.FromLayers(o.TokenDim, refine.Interaction);
+        var mlp = InteractionMlp.FromLayers(o.TokenDim, refine.Interaction, refine.DotPath);
         float[] codeVectors;
         using (var scope = NewDisposeScope())
         {

@@ -7,7 +7,8 @@ namespace SparCode.Training;
 /// <summary>
 /// Reads the interaction MLP and the item tokens out of a trained SparCode network, in the index's refine-section
 /// layout (<see cref="RefineModel"/>): the first layer as one <c>H × (D + K_i·D)</c> matrix <c>[W_u | W_v]</c> with
-/// bias b₁ (W_u has none), then f2, f3 and the output layer; item token v_i = the K_i item heads of <c>E[i + 1]</c>.
+/// bias b₁ (W_u has none), then f2, f3 and the output layer; item token v_i = the K_i item heads of <c>E[i + 1]</c>;
+/// the dot path (<see cref="TrainOptions.DotPath"/>, f += ⟨ẑ, v[0..D)⟩) as a flag.
 /// </summary>
 /// <remarks>
 /// The layers are found by name through <c>named_parameters()</c> (fUser, fItem, f2, f3, fOut, itemHeads in
@@ -17,7 +18,7 @@ internal static class RefineWeights
 {
     /// <summary>The refine sections of <paramref name="model"/>'s SparCode network.</summary>
     /// <exception cref="InvalidOperationException">The model is a two-tower model, or a layer is missing.</exception>
-    /// <exception cref="ArgumentException">The model's f is not the plain MLP over [ẑ ; v] (e.g. it has a dot-product path).</exception>
+    /// <exception cref="ArgumentException">The model's f is not the MLP over [ẑ ; v] (plus the dot path) read here.</exception>
     public static RefineModel From(TrainedModel model)
     {
         var net = model.SparCode;
@@ -36,19 +37,19 @@ internal static class RefineWeights
         int n = model.ItemCount;
         var embeddings = net.Items.weight!.detach().narrow(0, 1, n);
         var itemTokens = nn.functional.linear(embeddings, Get("itemHeads.weight"), Get("itemHeads.bias"));
-        var refine = new RefineModel(o.ItemTokens * o.TokenDim, Floats(itemTokens), layers);
+        var refine = new RefineModel(o.ItemTokens * o.TokenDim, Floats(itemTokens), layers, o.DotPath);
         CheckAgainstNetwork(model, net, o, refine);
         return refine;
     }
 
     /// <summary>
-    /// Scores a few (code, item) pairs both through the network's own f and through the plain MLP read here, and
-    /// throws if they disagree: the network's f must be exactly the MLP over [ẑ ; v] (a variant such as an added
-    /// dot-product path would make the GPU scorer and the refine sections silently wrong).
+    /// Scores a few (code, item) pairs both through the network's own f and through the MLP read here, and throws if
+    /// they disagree: the network's f must be exactly the MLP over [ẑ ; v] (plus ⟨ẑ, v[0..D)⟩ with the dot path); any
+    /// other variant would make the GPU scorer and the refine sections silently wrong.
     /// </summary>
     private static void CheckAgainstNetwork(TrainedModel model, SparCodeNet net, TrainOptions o, RefineModel refine)
     {
-        var mlp = InteractionMlp.FromLayers(o.TokenDim, refine.Interaction);
+        var mlp = InteractionMlp.FromLayers(o.TokenDim, refine.Interaction, refine.DotPath);
         int items = Math.Min(16, refine.ItemTokens.Length / refine.ItemTokenDim);
         long[] codes = [.. Enumerable.Range(0, Math.Min(4, o.CodeCount)).Select(c => (long)c * (o.CodeCount / Math.Min(4, o.CodeCount)))];
         using var scope = NewDisposeScope();
@@ -64,8 +65,8 @@ internal static class RefineWeights
                 if (!(Math.Abs(mine - f) <= 1e-3 * Math.Max(1, Math.Abs(f))))
                 {
                     throw new ArgumentException(
-                        $"The network's f(code {codes[c]}, item {i}) is {f}, but the plain interaction MLP read from its layers gives {mine}: this model's f is not the MLP over [ẑ ; v] " +
-                        "(e.g. trained with an extra dot-product path), which the GPU scorer and the refine sections do not support; export it with --scorer cpu and without --refine-sections.", nameof(model));
+                        $"The network's f(code {codes[c]}, item {i}) is {f}, but the interaction MLP read from its layers gives {mine}: this model's f is not the MLP over [ẑ ; v] " +
+                        $"{(o.DotPath ? "plus the dot path " : "")}that the GPU scorer and the refine sections support; export it with --scorer cpu and without --refine-sections.", nameof(model));
                 }
             }
         }

@@ -9,15 +9,16 @@ namespace SparCode.Kernels.Gpu.Tests;
 /// A tiny SparCode model (2 epochs on 150 synthetic items, MLP width 16) exported twice, once scored by TorchSharp and once by
 /// the ILGPU interaction scorer on the CPU accelerator, both with the refine sections.
 /// </summary>
-public sealed class TwoExports : IDisposable
+public abstract class TwoExports : IDisposable
 {
-    public TwoExports()
+    protected TwoExports(bool dotPath)
     {
         Data = CrossFeatureGenerator.Generate(new CrossFeatureOptions { Users = 300, Items = 150, Genres = 6, Levels = 4, MinLength = 6, MaxLength = 12, PopularitySkew = 1.0, Seed = 12 });
         var options = new TrainOptions
         {
             EmbeddingDim = 16, HistoryLength = 10, TowerWidth = 32, UserTokens = 2, TokenDim = 8, Subspaces = 2, CodebookSize = 8,
             ItemTokens = 2, MlpWidth = 16, Negatives = 32, BatchSize = 64, Epochs = 2, Patience = 2, Seed = 5, Threads = 1, LearningRate = 3e-3,
+            DotPath = dotPath,
         };
         (Model, _, _) = Trainer.Train(Data, options, null);
         Sparsity = new SparsityOptions { Density = 0.1, MaxPerCode = 15 };
@@ -40,13 +41,37 @@ public sealed class TwoExports : IDisposable
     {
         Model.Dispose();
         Directory.Delete(Folder, recursive: true);
+        GC.SuppressFinalize(this);
     }
 }
 
-public sealed class GpuExportTests(TwoExports exports, ITestOutputHelper output) : IClassFixture<TwoExports>
+/// <summary>The plain interaction MLP.</summary>
+public sealed class PlainExports() : TwoExports(dotPath: false);
+
+/// <summary>f with the dot path (training's --dot-path, the demo's setting).</summary>
+public sealed class DotPathExports() : TwoExports(dotPath: true);
+
+public sealed class GpuExportTests(PlainExports exports, ITestOutputHelper output) : IClassFixture<PlainExports>
 {
     [Fact]
-    public void The_gpu_scored_export_is_the_cpu_export()
+    public void The_gpu_scored_export_is_the_cpu_export() => ExportChecks.SameIndex(exports, output);
+
+    [Fact]
+    public void The_refine_sections_reproduce_the_trained_interaction_scores() => ExportChecks.RefineSectionsReproduceTheTable(exports);
+}
+
+public sealed class GpuExportDotPathTests(DotPathExports exports, ITestOutputHelper output) : IClassFixture<DotPathExports>
+{
+    [Fact]
+    public void The_gpu_scored_export_is_the_cpu_export() => ExportChecks.SameIndex(exports, output);
+
+    [Fact]
+    public void The_refine_sections_reproduce_the_trained_interaction_scores() => ExportChecks.RefineSectionsReproduceTheTable(exports);
+}
+
+internal static class ExportChecks
+{
+    public static void SameIndex(TwoExports exports, ITestOutputHelper output)
     {
         using var cpu = IndexFile.Open(exports.Cpu.Path);
         using var gpu = IndexFile.Open(exports.Gpu.Path);
@@ -101,10 +126,10 @@ public sealed class GpuExportTests(TwoExports exports, ITestOutputHelper output)
             $"mean τ {exports.Gpu.MeanThreshold} vs {exports.Cpu.MeanThreshold}");
     }
 
-    [Fact]
-    public void The_refine_sections_reproduce_the_trained_interaction_scores()
+    public static void RefineSectionsReproduceTheTable(TwoExports exports)
     {
         using var file = IndexFile.Open(exports.Cpu.Path);
+        Assert.Equal(exports.Model.Options.DotPath, file.InteractionDotPath);
         var mlp = InteractionMlp.FromIndex(file);
         var dims = file.Dimensions;
         var books = file.Codebooks.Span;

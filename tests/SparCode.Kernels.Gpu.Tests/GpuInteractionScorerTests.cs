@@ -68,6 +68,44 @@ public sealed class GpuInteractionScorerTests(DeviceFixture fixture)
     }
 
     [Fact]
+    public void The_dot_path_adds_the_token_against_the_first_item_token()
+    {
+        const int tokenDim = 5, itemDim = 11;
+        var plain = Mlp(6, tokenDim, itemDim, [9, 7]);
+        var dot = plain with { DotPath = true };
+        var random = new Random(12);
+        var tokens = Random(random, 7 * tokenDim, 1f);
+        var items = Random(random, 13 * itemDim, 1f);
+        using var scorer = new GpuInteractionScorer(fixture.Device, dot, maxPairs: 20);
+        scorer.ScoreAll(tokens, items, (first, count, scores) =>
+        {
+            for (int t = 0; t < count; t++)
+            {
+                for (int i = 0; i < 13; i++)
+                {
+                    var z = tokens.AsSpan((first + t) * tokenDim, tokenDim);
+                    var v = items.AsSpan(i * itemDim, itemDim);
+                    float inner = 0f;
+                    for (int j = 0; j < tokenDim; j++)
+                    {
+                        inner += z[j] * v[j];
+                    }
+                    Close(dot.ScoreReference(z, v), scores[t * 13 + i], $"token {first + t} item {i}");
+                    Close(plain.ScoreReference(z, v) + inner, scores[t * 13 + i], $"token {first + t} item {i}, plain + ⟨z, v⟩");
+                }
+            }
+        });
+        int[] a = [0, 6, 3, 3], b = [12, 0, 5, 5];
+        var pairScores = new float[4];
+        scorer.ScorePairs(tokens, items, a, b, pairScores);
+        for (int p = 0; p < 4; p++)
+        {
+            Close(dot.ScoreReference(tokens.AsSpan(a[p] * tokenDim, tokenDim), items.AsSpan(b[p] * itemDim, itemDim)), pairScores[p], $"pair {p}");
+        }
+        Assert.Contains("ItemDim ≥ TokenDim", Assert.Throws<ArgumentException>(() => new GpuInteractionScorer(fixture.Device, Mlp(1, 6, 4, [8]) with { DotPath = true })).Message);
+    }
+
+    [Fact]
     public void Bad_shapes_are_rejected()
     {
         var mlp = Mlp(1, 4, 4, [8]);

@@ -9,11 +9,11 @@ public sealed class GpuRefinerTests(DeviceFixture fixture)
         [.. Enumerable.Range(0, count).Select(_ => (random.NextSingle() * 2f - 1f) * scale)];
 
     /// <summary>A random MLP 14 → 12 → 9 → 1 (first width × 1100 items stays under 16k elements per launch).</summary>
-    internal static InteractionMlp Mlp(int seed)
+    internal static InteractionMlp Mlp(int seed, bool dotPath = false)
     {
         var random = new Random(seed);
         return new InteractionMlp(TokenDim, ItemDim, Random(random, 12 * TokenDim, 0.5f), Random(random, 12 * ItemDim, 0.5f), Random(random, 12, 0.1f),
-            [(Random(random, 9 * 12, 0.3f), Random(random, 9, 0.1f))], Random(random, 9, 0.5f), 0.05f);
+            [(Random(random, 9 * 12, 0.3f), Random(random, 9, 0.1f))], Random(random, 9, 0.5f), 0.05f) { DotPath = dotPath };
     }
 
     /// <summary>Distinct random candidates per query, <paramref name="sizes"/>[q] of them, from <paramref name="itemCount"/> items.</summary>
@@ -33,13 +33,14 @@ public sealed class GpuRefinerTests(DeviceFixture fixture)
         Assert.True(Math.Abs(actual - expected) <= 1e-4 * Math.Max(1, Math.Abs(expected)), $"{where}: {actual} vs {expected}");
 
     [Theory]
-    [InlineData(new[] { 1 }, 5, 1)]                      // 1 candidate in all
-    [InlineData(new[] { 20, 0, 13 }, 15, 2)]              // 33: an empty query and one with fewer than k
-    [InlineData(new[] { 1024, 1024, 1024, 1025 }, 10, 3)] // 4097 candidates, 8194 pairs over 9 device passes
-    public void Refine_equals_the_cpu_reference(int[] sizes, int k, int seed)
+    [InlineData(new[] { 1 }, 5, 1, false)]                      // 1 candidate in all
+    [InlineData(new[] { 20, 0, 13 }, 15, 2, false)]              // 33: an empty query and one with fewer than k
+    [InlineData(new[] { 20, 0, 13 }, 15, 4, true)]               // the same with the dot path
+    [InlineData(new[] { 1024, 1024, 1024, 1025 }, 10, 3, false)] // 4097 candidates, 8194 pairs over 9 device passes
+    public void Refine_equals_the_cpu_reference(int[] sizes, int k, int seed, bool dotPath)
     {
         const int itemCount = 1100;
-        var mlp = Mlp(seed);
+        var mlp = Mlp(seed, dotPath);
         var random = new Random(seed * 31);
         var itemTokens = Random(random, itemCount * ItemDim, 1f);
         var tokens = Random(random, sizes.Length * TokensPerQuery * TokenDim, 1f);

@@ -99,6 +99,36 @@ public sealed class RefineSectionsTests : IDisposable
     }
 
     [Fact]
+    public void The_dot_path_flag_round_trips_and_is_validated()
+    {
+        var contents = Plain();
+        var refine = Refine(contents.Dimensions.ItemCount) with { DotPath = true };
+        string path = Write(contents with { Refine = refine }, "dot.sci");
+        using (var file = IndexFile.Open(path))
+        {
+            Assert.True(file.InteractionDotPath);
+            var mlp = InteractionMlp.FromIndex(file);
+            Assert.True(mlp.DotPath);
+            var random = new Random(9);
+            var (z, v) = (Random(random, 8), Random(random, ItemTokenDim));
+            double inner = Enumerable.Range(0, 8).Sum(j => (double)z[j] * v[j]);
+            Assert.Equal(WholeLayerReference(refine.Interaction, [.. z, .. v]) + inner, mlp.ScoreReference(z, v), 4);
+        }
+        using (var plain = IndexFile.Open(Write(contents with { Refine = refine with { DotPath = false } }, "no-dot.sci")))
+        {
+            Assert.False(plain.InteractionDotPath);
+            Assert.DoesNotContain(plain.Sections, e => e.Kind == SectionKind.InteractionFlags);
+        }
+        var narrow = new RefineModel(4, new float[contents.Dimensions.ItemCount * 4], [Layer(new Random(1), 3, 12), Layer(new Random(2), 1, 3)], DotPath: true);
+        var e = Assert.Throws<ArgumentException>(() => IndexWriter.Write(Path.Combine(_folder, "narrow.sci"), contents with { Refine = narrow }));
+        Assert.Contains("the dot path needs item tokens of at least D = 8 floats; they have 4", e.Message);
+        var bad = Assert.Throws<CorruptIndexException>(() => IndexFile.Open(Damaged(path, (b, s) =>
+            BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan((int)s.Single(x => x.Kind == SectionKind.InteractionFlags).Offset), 3))).Dispose());
+        Assert.Equal(CorruptionKind.ShapeMismatch, bad.Kind);
+        Assert.Contains("interaction flags are 0x3; expected only bit 0", bad.Message);
+    }
+
+    [Fact]
     public void Files_without_refine_sections_report_none_and_serve_the_same()
     {
         var contents = Plain();

@@ -53,7 +53,7 @@ internal sealed class ExportSettings : ModelSettings
     public string Scorer { get; init; } = "cpu";
 
     [CommandOption("--refine-sections")]
-    [Description("Also write the item tokens and the interaction MLP (index section kinds 16-18) so the index can be refined with unquantized user tokens.")]
+    [Description("Also write the item tokens and the interaction MLP (index section kinds 16-19) so the index can be refined with unquantized user tokens.")]
     public bool RefineSections { get; init; }
 
     /// <summary>True for <c>--scorer gpu</c>.</summary>
