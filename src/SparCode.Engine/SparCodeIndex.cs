@@ -31,6 +31,7 @@ public sealed class SparCodeIndex : IDisposable
         FallbackOrder = file.FallbackOrder;
         Tower = QueryTower.FromIndex(file);
         RankScores = ListRankScores.Build(file.PostingOffsets, file.PostingScores);
+        Windows = ListWindows.Build(file.PostingOffsets.Span, file.PostingItems.Span, file.Dimensions.ItemCount);
     }
 
     /// <summary>The underlying file: header, sections, metadata.</summary>
@@ -54,6 +55,9 @@ public sealed class SparCodeIndex : IDisposable
 
     /// <summary>Every list's scores at a few ranks: a query's safe starting top-k threshold.</summary>
     internal ListRankScores RankScores { get; }
+
+    /// <summary>Where every list crosses every default-sized accumulation window.</summary>
+    internal ListWindows Windows { get; }
 
     /// <summary>Opens, maps and validates an index file (see <see cref="IndexFile.Open"/> for the checks).</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>

@@ -38,6 +38,7 @@ public sealed class SparCodeSearcher
     private readonly int[] _prefetched;
     private readonly int[] _ahead;
     private readonly CollectMode _collect;
+    private readonly ListWindows? _runEnds;
     private readonly float[] _scratchA;
     private readonly float[] _scratchB;
     private readonly float[] _tokens;
@@ -51,6 +52,7 @@ public sealed class SparCodeSearcher
     internal SparCodeSearcher(SparCodeIndex index, int window = DefaultWindow, CollectMode collect = CollectMode.Auto)
     {
         _collect = collect;
+        _runEnds = window == DefaultWindow ? index.Windows : null;
         _index = index;
         var dims = index.Dimensions;
         _window = new float[Math.Min(window, dims.ItemCount)];
@@ -132,7 +134,7 @@ public sealed class SparCodeSearcher
     /// Scores the catalogue one window of <see cref="_window"/>.Length items at a time, so the
     /// accumulator stays in L2 however large the catalogue is (windowed accumulation, as in SINDI).
     /// Lists are sorted by item id, so each list's part of a window is the run after the previous
-    /// window's, found by galloping search. Per window:
+    /// window's; its end comes from the index's window table (default window) or a galloping search. Per window:
     /// <list type="bullet">
     /// <item>Dense windows (at least one posting per <see cref="DenseCollectSlotsPerPosting"/> slots):
     /// scatter-add every list's run, zero the excluded items, then one SIMD threshold pass over the whole
@@ -169,14 +171,14 @@ public sealed class SparCodeSearcher
         }
         LastPostingsTouched = touched;
         int last = codes.Length - 1;
-        for (int windowStart = 0; windowStart < itemCount; windowStart += window.Length)
+        for (int windowIndex = 0, windowStart = 0; windowStart < itemCount; windowIndex++, windowStart += window.Length)
         {
             var slots = window[..Math.Min(window.Length, itemCount - windowStart)];
             int windowEnd = windowStart + slots.Length;
             int postings = 0;
             for (int t = 0; t < codes.Length; t++)
             {
-                segmentEnd[t] = LowerBound(postingItems, cursor[t], end[t], windowEnd);
+                segmentEnd[t] = _runEnds is { } runEnds ? runEnds.RunEnd(codes[t], windowIndex) : LowerBound(postingItems, cursor[t], end[t], windowEnd);
                 postings += segmentEnd[t] - cursor[t];
             }
             if (postings == 0)
