@@ -40,10 +40,15 @@ public static class DistanceKernels
         int best = 0;
         float bestDistance = float.PositiveInfinity;
         int r = 0;
-        if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated)
+        if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated && codewords >= Vector512<float>.Count)
         {
-            // Four codeword blocks at once: four independent FMA chains instead of one latency-bound chain.
+            // Each lane keeps its nearest codeword so far (strict <, so the earliest on ties); one reduction
+            // at the end replaces a compare-and-branch per codeword.
             const int width = 16;
+            var laneDistance = Vector512.Create(float.PositiveInfinity);
+            var laneIndex = Vector512<int>.Zero;
+            var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            // Four codeword blocks at once: four independent FMA chains instead of one latency-bound chain.
             for (; r + 4 * width <= codewords; r += 4 * width)
             {
                 Vector512<float> acc0 = Vector512<float>.Zero, acc1 = Vector512<float>.Zero, acc2 = Vector512<float>.Zero, acc3 = Vector512<float>.Zero;
@@ -60,12 +65,12 @@ public static class DistanceKernels
                     acc2 = Vector512.FusedMultiplyAdd(d2, d2, acc2);
                     acc3 = Vector512.FusedMultiplyAdd(d3, d3, acc3);
                 }
-                KeepLanes(acc0, r, ref best, ref bestDistance);
-                KeepLanes(acc1, r + width, ref best, ref bestDistance);
-                KeepLanes(acc2, r + 2 * width, ref best, ref bestDistance);
-                KeepLanes(acc3, r + 3 * width, ref best, ref bestDistance);
+                KeepNearer(acc0, lanes + Vector512.Create(r), ref laneDistance, ref laneIndex);
+                KeepNearer(acc1, lanes + Vector512.Create(r + width), ref laneDistance, ref laneIndex);
+                KeepNearer(acc2, lanes + Vector512.Create(r + 2 * width), ref laneDistance, ref laneIndex);
+                KeepNearer(acc3, lanes + Vector512.Create(r + 3 * width), ref laneDistance, ref laneIndex);
             }
-            for (; r + Vector512<float>.Count <= codewords; r += Vector512<float>.Count)
+            for (; r + width <= codewords; r += width)
             {
                 var acc = Vector512<float>.Zero;
                 for (int j = 0; j < dim; j++)
@@ -73,7 +78,18 @@ public static class DistanceKernels
                     var d = Vector512.Create(query[j]) - Vector512.LoadUnsafe(ref c, (nuint)((nint)j * codewords + r));
                     acc = Vector512.FusedMultiplyAdd(d, d, acc);
                 }
-                KeepLanes(acc, r, ref best, ref bestDistance);
+                KeepNearer(acc, lanes + Vector512.Create(r), ref laneDistance, ref laneIndex);
+            }
+            // The nearest over the lanes, ties to the smaller index: the same answer as scanning in order.
+            for (int lane = 0; lane < width; lane++)
+            {
+                float distance = laneDistance.GetElement(lane);
+                int index = laneIndex.GetElement(lane);
+                if (distance < bestDistance || (distance == bestDistance && index < best))
+                {
+                    bestDistance = distance;
+                    best = index;
+                }
             }
         }
         if (path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated)
@@ -122,14 +138,13 @@ public static class DistanceKernels
     }
 
     /// <summary>Codewords arrive in ascending index order, so a strict '&lt;' keeps the smaller index on ties; NaN never wins.</summary>
-    /// <summary>Keeps the nearest of 16 distances (codewords <paramref name="first"/>..+15), ties to the smaller index.</summary>
+    /// <summary>Per lane: where <paramref name="distances"/> is strictly nearer, takes it and its codeword index.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KeepLanes(Vector512<float> distances, int first, ref int best, ref float bestDistance)
+    private static void KeepNearer(Vector512<float> distances, Vector512<int> indices, ref Vector512<float> laneDistance, ref Vector512<int> laneIndex)
     {
-        for (int lane = 0; lane < Vector512<float>.Count; lane++)
-        {
-            Keep(distances.GetElement(lane), first + lane, ref best, ref bestDistance);
-        }
+        var nearer = Vector512.LessThan(distances, laneDistance);
+        laneDistance = Vector512.ConditionalSelect(nearer, distances, laneDistance);
+        laneIndex = Vector512.ConditionalSelect(nearer.AsInt32(), indices, laneIndex);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -61,6 +61,24 @@ public class DistanceKernelsTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths.Available), MemberType = typeof(Paths))]
+    public void ArgMin_ties_across_blocks_and_lanes_go_to_the_smaller_index(SimdPath path)
+    {
+        var random = new Random(9);
+        // (first copy, second copy): same lane of a later 16-block, another lane, the 4-block and the single-block loops, the tail.
+        foreach (var (first, second, codewords) in new[] { (1, 17, 64), (3, 65, 130), (20, 5, 64), (63, 64, 128), (0, 127, 128), (70, 256, 257), (100, 2, 200) })
+        {
+            const int dim = 5;
+            var rows = Paths.RandomFloats(random, codewords * dim, scale: 4f);
+            var target = Paths.RandomFloats(random, dim, scale: 0.01f);
+            target.CopyTo(rows.AsSpan(first * dim, dim));
+            target.CopyTo(rows.AsSpan(second * dim, dim));
+            var codebookT = DenseKernels.Transpose(rows, codewords, dim);
+            Assert.Equal(Math.Min(first, second), DistanceKernels.ArgMinSquaredL2TransposedCore(target, codebookT, path));
+        }
+    }
+
     [Fact]
     public void Bad_shapes_are_rejected()
     {
