@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
 using SparCode.Benchmarks.Infrastructure;
 using SparCode.Engine;
 
@@ -95,9 +96,10 @@ public class SearchBenchmarks
 /// <summary>The instruction-set jobs plus the postings columns.</summary>
 public sealed class SearchConfig : IsaConfig
 {
-    /// <summary>Adds Postings/query and ns/posting.</summary>
+    /// <summary>Adds Postings/query, ns/posting and the 50th and 95th percentiles (per query when run with <c>--invocationCount 1</c>).</summary>
     public SearchConfig()
     {
         AddColumn(new PostingsColumn(PostingsColumn.Kind.PostingsPerQuery), new PostingsColumn(PostingsColumn.Kind.NanosecondsPerPosting));
+        AddColumn(StatisticColumn.P50, StatisticColumn.P95);
     }
 }

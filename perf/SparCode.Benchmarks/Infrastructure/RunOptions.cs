@@ -17,7 +17,8 @@ namespace SparCode.Benchmarks.Infrastructure;
 /// <c>--quick</c> (and <c>--job Dry</c>, which implies it) shrinks every <c>[ParamsSource]</c> to its
 /// smallest value, so that a CI dry run builds only small inputs. <c>--isa a,b</c> keeps only the
 /// named instruction-set jobs (<c>avx512</c>, <c>avx2</c>, <c>scalar</c>).
-/// <c>--iterationCount</c>, <c>--warmupCount</c>, <c>--launchCount</c> and <c>--iterationTime</c> (ms) adjust that mutator (on
+/// <c>--iterationCount</c>, <c>--warmupCount</c>, <c>--launchCount</c>, <c>--iterationTime</c> (ms) and
+/// <c>--invocationCount</c> (calls per iteration; 1 gives per-query percentiles) adjust that mutator (on
 /// BenchmarkDotNet's own parser they would add one more job); other job options are not supported.
 /// </para>
 /// </remarks>
@@ -82,7 +83,7 @@ public sealed class RunOptions
                     }
                     Quick |= baseJob == Job.Dry;
                     break;
-                case "--iterationCount" or "--warmupCount" or "--launchCount" or "--iterationTime":
+                case "--iterationCount" or "--warmupCount" or "--launchCount" or "--iterationTime" or "--invocationCount":
                     // BenchmarkDotNet would turn these into one more job; here they shape the mutator.
                     if (!int.TryParse(Value(args, ref i), out int count) || count < 1)
                     {
@@ -112,6 +113,9 @@ public sealed class RunOptions
                     "--iterationCount" => baseJob.WithIterationCount(count),
                     "--warmupCount" => baseJob.WithWarmupCount(count),
                     "--iterationTime" => baseJob.WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(count)),
+                    // Each iteration then times exactly N calls (N = 1: one query), so Median and the
+                    // percentile columns describe single queries; no forced GC between iterations.
+                    "--invocationCount" => baseJob.WithInvocationCount(count).WithUnrollFactor(1).WithGcForce(false),
                     _ => baseJob.WithLaunchCount(count),
                 };
             }
