@@ -28,6 +28,9 @@ public sealed class GpuInteractionScorer : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _activationB;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _pairA;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _pairB;
+    private readonly DeviceScratch<float> _firstInput;
+    private readonly DeviceScratch<float> _userPart;
+    private readonly DeviceScratch<float> _itemPart;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> _gemm;
     private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, ArrayView<float>> _pairs;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int, ArrayView<float>> _dot;
@@ -71,6 +74,9 @@ public sealed class GpuInteractionScorer : IDisposable
             _activationB = Own(device.Accelerator.Allocate1D<float>((long)maxPairs * maxWidth));
             _pairA = Own(device.Accelerator.Allocate1D<int>(maxPairs));
             _pairB = Own(device.Accelerator.Allocate1D<int>(maxPairs));
+            _firstInput = Own(new DeviceScratch<float>(device.Accelerator));
+            _userPart = Own(new DeviceScratch<float>(device.Accelerator));
+            _itemPart = Own(new DeviceScratch<float>(device.Accelerator));
         }
         catch
         {
@@ -109,15 +115,15 @@ public sealed class GpuInteractionScorer : IDisposable
         {
             throw new ArgumentException($"{itemCount} items exceed the {MaxPairs} pairs of one pass; create the scorer with a larger maxPairs.", nameof(items));
         }
-        using var u = UserPart(tokens);
-        using var v = ItemPart(items);
+        var u = UserPart(tokens);
+        var v = ItemPart(items);
         int tokensPerPass = Math.Max(1, MaxPairs / itemCount);
         var host = new float[(long)tokensPerPass * itemCount];
         for (int first = 0; first < tokenCount; first += tokensPerPass)
         {
             int count = Math.Min(tokensPerPass, tokenCount - first);
             int pairs = count * itemCount;
-            Run(u.View, v.View, default, default, first, itemCount, pairs, host.AsSpan(0, pairs));
+            Run(u, v, default, default, first, itemCount, pairs, host.AsSpan(0, pairs));
             onBlock(first, count, host.AsSpan(0, pairs));
         }
     }
@@ -136,9 +142,7 @@ public sealed class GpuInteractionScorer : IDisposable
         int tokenCount = Rows(tokens, _mlp.TokenDim, nameof(tokens));
         int itemCount = Rows(items, _mlp.ItemDim, nameof(items));
         CheckPairs(tokenCount, itemCount, tokenOfPair, itemOfPair, scores);
-        using var u = UserPart(tokens);
-        using var v = ItemPart(items);
-        ScorePairs(u.View, v.View, tokenOfPair, itemOfPair, scores);
+        ScorePairs(UserPart(tokens), ItemPart(items), tokenOfPair, itemOfPair, scores);
     }
 
     /// <summary>Throws unless the pair lists have equal lengths, fit <paramref name="scores"/> and index existing rows.</summary>
@@ -169,13 +173,19 @@ public sealed class GpuInteractionScorer : IDisposable
         }
     }
 
-    /// <summary>User side of the first layer, <c>W_u·z</c> for every token row (then z with the dot path): a device buffer of rows × stride (caller disposes).</summary>
-    internal MemoryBuffer1D<float, Stride1D.Dense> UserPart(ReadOnlySpan<float> tokens) =>
-        FirstLayer(tokens, Rows(tokens, _mlp.TokenDim, nameof(tokens)), _firstUser, _mlp.TokenDim, default);
+    /// <summary>
+    /// User side of the first layer, <c>W_u·z</c> for every token row (then z with the dot path): rows ×
+    /// stride in the scorer's own buffer, valid until the next <see cref="UserPart"/> call.
+    /// </summary>
+    internal ArrayView<float> UserPart(ReadOnlySpan<float> tokens) =>
+        FirstLayer(tokens, Rows(tokens, _mlp.TokenDim, nameof(tokens)), _firstUser, _mlp.TokenDim, default, _userPart);
 
-    /// <summary>Item side of the first layer, <c>W_v·v + b₁</c> for every item row (then v[0..D) with the dot path): a device buffer of rows × stride (caller disposes).</summary>
-    internal MemoryBuffer1D<float, Stride1D.Dense> ItemPart(ReadOnlySpan<float> items) =>
-        FirstLayer(items, Rows(items, _mlp.ItemDim, nameof(items)), _firstItem, _mlp.ItemDim, _firstBias.View);
+    /// <summary>
+    /// Item side of the first layer, <c>W_v·v + b₁</c> for every item row (then v[0..D) with the dot
+    /// path): rows × stride in the scorer's own buffer, valid until the next <see cref="ItemPart"/> call.
+    /// </summary>
+    internal ArrayView<float> ItemPart(ReadOnlySpan<float> items) =>
+        FirstLayer(items, Rows(items, _mlp.ItemDim, nameof(items)), _firstItem, _mlp.ItemDim, _firstBias.View, _itemPart);
 
     /// <summary><paramref name="weights"/> (rows × depth) with D more rows that copy inputs 0..D−1 (an identity block, zero elsewhere).</summary>
     private static float[] WithIdentityRows(float[] weights, int depth, int dim)
@@ -190,14 +200,13 @@ public sealed class GpuInteractionScorer : IDisposable
     }
 
     /// <summary>Rows × stride first-layer partial: W·x (+ bias) for every row, as one GEMM.</summary>
-    private MemoryBuffer1D<float, Stride1D.Dense> FirstLayer(ReadOnlySpan<float> rows, int count, MemoryBuffer1D<float, Stride1D.Dense> weights, int depth,
-        ArrayView<float> bias)
+    private ArrayView<float> FirstLayer(ReadOnlySpan<float> rows, int count, MemoryBuffer1D<float, Stride1D.Dense> weights, int depth,
+        ArrayView<float> bias, DeviceScratch<float> output)
     {
-        using var input = _device.Accelerator.Allocate1D<float>(rows.Length);
-        input.View.AsContiguous().CopyFromCPU(rows);
-        var output = _device.Accelerator.Allocate1D<float>((long)count * _stride);
-        Gemm(input.View, weights.View, bias, output.View, count, _stride, depth, relu: false);
-        return output;
+        var input = _firstInput.Upload(rows);
+        var result = output.View((long)count * _stride);
+        Gemm(input, weights.View, bias, result, count, _stride, depth, relu: false);
+        return result;
     }
 
     /// <summary>Pair layer, then every hidden layer and the output layer as GEMMs; copies one score per pair into <paramref name="scores"/>.</summary>

@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Runtime;
 using SparCode.Format;
 
 namespace SparCode.Kernels.Gpu;
@@ -18,7 +17,8 @@ namespace SparCode.Kernels.Gpu;
 public sealed class GpuRefiner : IDisposable
 {
     private readonly GpuInteractionScorer _scorer;
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> _itemPart;
+    /// <summary>The item side of the first layer, in the scorer's item buffer: this refiner owns its scorer and never asks it for another item part.</summary>
+    private readonly ArrayView<float> _itemPart;
 
     /// <summary>Uploads the MLP and the item tokens, and computes the item side of the first layer.</summary>
     /// <param name="device">The accelerator.</param>
@@ -93,8 +93,7 @@ public sealed class GpuRefiner : IDisposable
         var pairScores = new float[pairs];
         if (pairs > 0)
         {
-            using var userPart = _scorer.UserPart(tokens);
-            _scorer.ScorePairs(userPart.View, _itemPart.View, tokenOfPair, itemOfPair, pairScores);
+            _scorer.ScorePairs(_scorer.UserPart(tokens), _itemPart, tokenOfPair, itemOfPair, pairScores);
         }
         var total = new float[candidates.Length];
         for (int j = 0; j < total.Length; j++)
@@ -112,7 +111,6 @@ public sealed class GpuRefiner : IDisposable
     /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
-        _itemPart.Dispose();
         _scorer.Dispose();
     }
 }

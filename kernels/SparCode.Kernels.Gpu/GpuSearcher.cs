@@ -37,6 +37,13 @@ public sealed class GpuSearcher : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _activationB;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _codes;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _counts;
+    private readonly DeviceScratch<int> _historyItems;
+    private readonly DeviceScratch<int> _historyOffsets;
+    private readonly DeviceScratch<int> _excludedOwners;
+    private readonly DeviceScratch<int> _excludedItems;
+    private readonly DeviceScratch<ulong> _gathered;
+    private readonly DeviceScratch<ulong> _results;
+    private ulong[] _keys = [];
     private readonly int _remapLength;
     private readonly int _candidateCapacity;
     private readonly int _maxWidth;
@@ -105,6 +112,12 @@ public sealed class GpuSearcher : IDisposable
         _activationB = Allocate<float>((long)maxBatch * _maxWidth);
         _codes = Allocate<int>((long)maxBatch * dims.UserTokens);
         _counts = Allocate<int>(maxBatch);
+        _historyItems = Scratch<int>();
+        _historyOffsets = Scratch<int>();
+        _excludedOwners = Scratch<int>();
+        _excludedItems = Scratch<int>();
+        _gathered = Scratch<ulong>();
+        _results = Scratch<ulong>();
 
         _meanEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<int>, ArrayView<int>, int, ArrayView<float>, int, ArrayView<float>>(SearchKernels.MeanEmbedding);
         _dense = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>(SearchKernels.Dense);
@@ -175,9 +188,13 @@ public sealed class GpuSearcher : IDisposable
         {
             throw new ArgumentException($"For {queries} queries × k = {k} the batch needs {(long)queries * k} ids and scores and {queries} counts; got {ids.Length}, {scores.Length}, {counts.Length}.");
         }
-        using var gathered = Allocate<ulong>((long)MaxBatch * k);
-        using var results = Allocate<ulong>((long)MaxBatch * k);
-        var keys = new ulong[(long)MaxBatch * k];
+        var gathered = _gathered.View((long)MaxBatch * k);
+        var results = _results.View((long)MaxBatch * k);
+        if (_keys.Length < (long)MaxBatch * k)
+        {
+            _keys = new ulong[(long)MaxBatch * k];
+        }
+        var keys = _keys;
         var external = _index.File.ExternalItemIds.Span;
         for (int first = 0; first < queries; first += MaxBatch)
         {
@@ -192,16 +209,16 @@ public sealed class GpuSearcher : IDisposable
             }
             if (exclusions.Owners.Length > 0)
             {
-                using var owners = Upload(exclusions.Owners, track: false);
-                using var excluded = Upload(exclusions.Items, track: false);
-                _exclude(exclusions.Owners.Length, owners.View, excluded.View, _accumulator.View, dims.ItemCount);
+                var owners = _excludedOwners.Upload(exclusions.Owners);
+                var excluded = _excludedItems.Upload(exclusions.Items);
+                _exclude(exclusions.Owners.Length, owners, excluded, _accumulator.View, dims.ItemCount);
                 accelerator.Synchronize();
             }
             _select(perQuery, _codes.View, dims.UserTokens, _offsets.View, _items.View, _accumulator.View, dims.ItemCount, _candidates.View,
-                _candidateCapacity, k, gathered.View, results.View, _counts.View);
+                _candidateCapacity, k, gathered, results, _counts.View);
             accelerator.Synchronize();
             var rowCounts = _counts.View.SubView(0, count).GetAsArray1D();
-            results.View.AsContiguous().SubView(0, (long)count * k).CopyToCPU(keys.AsSpan(0, count * k));
+            results.AsContiguous().SubView(0, (long)count * k).CopyToCPU(keys.AsSpan(0, count * k));
             for (int q = 0; q < count; q++)
             {
                 int row = first + q;
@@ -229,9 +246,9 @@ public sealed class GpuSearcher : IDisposable
     private void RunTower((int[] Items, int[] Offsets) batch, int count)
     {
         var dims = _index.Dimensions;
-        using var items = Upload(batch.Items.Length == 0 ? [0] : batch.Items, track: false);
-        using var offsets = Upload(batch.Offsets, track: false);
-        _meanEmbedding(new Index2D(count, dims.EmbeddingDim), items.View, offsets.View, dims.HistoryLength, _embedding.View, dims.EmbeddingDim, _activationA.View);
+        var items = _historyItems.Upload(batch.Items);
+        var offsets = _historyOffsets.Upload(batch.Offsets);
+        _meanEmbedding(new Index2D(count, dims.EmbeddingDim), items, offsets, dims.HistoryLength, _embedding.View, dims.EmbeddingDim, _activationA.View);
         var input = _activationA;
         var output = _activationB;
         for (int l = 0; l < _layers.Length; l++)
@@ -300,14 +317,18 @@ public sealed class GpuSearcher : IDisposable
         return offsets.Length - 1;
     }
 
-    private MemoryBuffer1D<T, Stride1D.Dense> Upload<T>(T[] data, bool track = true) where T : unmanaged
+    private MemoryBuffer1D<T, Stride1D.Dense> Upload<T>(T[] data) where T : unmanaged
     {
         var buffer = _device.Accelerator.Allocate1D(data.Length == 0 ? new T[1] : data);
-        if (track)
-        {
-            _buffers.Add(buffer);
-        }
+        _buffers.Add(buffer);
         return buffer;
+    }
+
+    private DeviceScratch<T> Scratch<T>() where T : unmanaged
+    {
+        var scratch = new DeviceScratch<T>(_device.Accelerator);
+        _buffers.Add(scratch);
+        return scratch;
     }
 
     private MemoryBuffer1D<T, Stride1D.Dense> Allocate<T>(long length) where T : unmanaged

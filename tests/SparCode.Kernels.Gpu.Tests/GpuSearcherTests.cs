@@ -105,6 +105,29 @@ public sealed class GpuSearcherTests(DeviceFixture fixture) : IDisposable
     }
 
     [Fact]
+    public void One_searcher_reuses_its_buffers_across_batches_of_any_k_and_history_length()
+    {
+        using var index = Open(7, 400, 50);
+        using var gpu = new GpuSearcher(index, fixture.Device, maxBatch: 8);
+        // k and the history lengths grow and shrink, so the reused buffers are grown and then reused larger.
+        foreach (var (k, queries, length, seed) in new[] { (3, 5, 2, 1), (40, 11, 12, 2), (3, 9, 20, 3), (17, 2, 1, 4) })
+        {
+            var (flat, offsets) = Batch(SyntheticIndex.Histories(400, queries, length, seed));
+            var ids = new long[queries * k];
+            var scores = new float[queries * k];
+            var counts = new int[queries];
+            gpu.SearchBatch(flat, offsets, k, ids, scores, counts);
+            var expectedIds = new long[queries * k];
+            var expectedScores = new float[queries * k];
+            var expectedCounts = new int[queries];
+            index.SearchBatch(flat, offsets, k, expectedIds, expectedScores, expectedCounts);
+            Assert.Equal(expectedCounts, counts);
+            Assert.Equal(expectedIds, ids);
+            Assert.Equal(expectedScores, scores);
+        }
+    }
+
+    [Fact]
     public void Repeated_searches_leave_the_device_accumulator_clean()
     {
         using var index = Open(5, 300, 60);
