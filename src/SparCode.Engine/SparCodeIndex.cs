@@ -30,7 +30,7 @@ public sealed class SparCodeIndex : IDisposable
         ExternalIds = file.ExternalItemIds;
         FallbackOrder = file.FallbackOrder;
         Tower = QueryTower.FromIndex(file);
-        RankScores = ListRankScores.Build(file.PostingOffsets, file.PostingScores);
+        RankScores = ListRankScores.Build(file.PostingOffsets, file.PostingScores, file.ListMaxScores);
         Windows = ListWindows.Build(file.PostingOffsets.Span, file.PostingItems.Span, file.Dimensions.ItemCount);
     }
 
