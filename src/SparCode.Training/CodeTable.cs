@@ -89,27 +89,10 @@ public sealed class CodeTable
         net.eval();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var noGrad = no_grad();
-        // Codes of every training token: each next-item example's history, as in training.
-        var used = new SortedSet<int>();
-        var examples = new List<(int User, int End)>();
-        for (int u = 0; u < data.UserCount; u++)
-        {
-            for (int end = 1; end < data.Train(u).Length; end++)
-            {
-                examples.Add((u, end));
-            }
-        }
-        foreach (var chunk in examples.Chunk(4096))
-        {
-            foreach (int c in EncodeCodes(net, data.Sequences, chunk, o))
-            {
-                used.Add(c);
-            }
-        }
-        int[] usedCodes = [.. used];
+        int[] usedCodes = FindUsedCodes(net, data, o, out int tokens);
         int n = data.ItemCount;
         int keep = sparsity.Keep(n);
-        log($"export: {usedCodes.Length:N0} of {o.CodeCount:N0} codes used by {examples.Count * o.UserTokens:N0} training tokens; scoring {usedCodes.Length:N0} × {n:N0} pairs, keeping {keep:N0} per code");
+        log($"export: {usedCodes.Length:N0} of {o.CodeCount:N0} codes used by {tokens:N0} training tokens; scoring {usedCodes.Length:N0} × {n:N0} pairs, keeping {keep:N0} per code");
         using var itemPart = net.ItemPart(arange(1, n + 1, dtype: ScalarType.Int64));
         var scores = new float[(long)usedCodes.Length * n];
         var thresholds = new float[usedCodes.Length];
@@ -159,7 +142,32 @@ public sealed class CodeTable
         return [.. codes.data<long>().ToArray().Select(c => (int)c)];
     }
 
-    private static int[] NearestUsed(SparCodeNet net, int[] usedCodes, TrainOptions o)
+    /// <summary>The codes of every training token (each next-item example's history, as in training), ascending.</summary>
+    /// <param name="net">The trained network.</param>
+    /// <param name="data">The dataset it was trained on.</param>
+    /// <param name="o">Its options.</param>
+    /// <param name="tokens">Receives how many training tokens were encoded.</param>
+    internal static int[] FindUsedCodes(SparCodeNet net, SequenceDataset data, TrainOptions o, out int tokens)
+    {
+        var used = new SortedSet<int>();
+        var examples = new List<(int User, int End)>();
+        for (int u = 0; u < data.UserCount; u++)
+        {
+            for (int end = 1; end < data.Train(u).Length; end++)
+            {
+                examples.Add((u, end));
+            }
+        }
+        foreach (var chunk in examples.Chunk(4096))
+        {
+            used.UnionWith(EncodeCodes(net, data.Sequences, chunk, o));
+        }
+        tokens = examples.Count * o.UserTokens;
+        return [.. used];
+    }
+
+    /// <summary>For every code, the used code with the nearest concatenated codewords (squared L2); used codes map to themselves.</summary>
+    internal static int[] NearestUsed(SparCodeNet net, int[] usedCodes, TrainOptions o)
     {
         int all = o.CodeCount;
         var remap = new int[all];

@@ -53,7 +53,7 @@ public static class GpuExporter
         using var noGrad = no_grad();
         int n = data.ItemCount;
         int keep = sparsity.Keep(n);
-        int[] usedCodes = UsedCodes(net, data, o);
+        int[] usedCodes = CodeTable.FindUsedCodes(net, data, o, out _);
         if (usedCodes.Length == 0)
         {
             throw new ArgumentException($"No training token of '{data.Source}' has a code (no user has two training items); there is nothing to export.", nameof(data));
@@ -82,58 +82,8 @@ public static class GpuExporter
                 }
             });
         }
-        var remap = NearestUsed(net, usedCodes, o);
+        var remap = CodeTable.NearestUsed(net, usedCodes, o);
         var lists = new PostingLists(usedCodes, postings.Items, postings.Scores, postings.Thresholds, remap, keep, clock.Elapsed.TotalSeconds);
         return Exporter.WriteLists(model, data, lists, sparsity, path, scorer, refineSections, log);
-    }
-
-    // The two helpers below repeat CodeTable.Build's private steps (Networks.cs/CodeTable.cs belong to the training
-    // work in progress); the GPU export test checks that both exports agree on used codes and remap.
-
-    /// <summary>Codes of every training token (each next-item example's history, as in training), ascending.</summary>
-    private static int[] UsedCodes(SparCodeNet net, SequenceDataset data, TrainOptions o)
-    {
-        var used = new SortedSet<int>();
-        var examples = new List<(int User, int End)>();
-        for (int u = 0; u < data.UserCount; u++)
-        {
-            for (int end = 1; end < data.Train(u).Length; end++)
-            {
-                examples.Add((u, end));
-            }
-        }
-        foreach (var chunk in examples.Chunk(4096))
-        {
-            used.UnionWith(CodeTable.EncodeCodes(net, data.Sequences, chunk, o));
-        }
-        return [.. used];
-    }
-
-    /// <summary>For every code, the used code with the nearest concatenated codewords (squared L2); used codes map to themselves.</summary>
-    private static int[] NearestUsed(SparCodeNet net, int[] usedCodes, TrainOptions o)
-    {
-        int all = o.CodeCount;
-        var remap = new int[all];
-        using var scope = NewDisposeScope();
-        var usedVectors = net.CodeVectors(tensor(usedCodes.Select(c => (long)c).ToArray()));
-        var usedNorms = usedVectors.pow(2).sum(1L).unsqueeze(0);
-        const int block = 8192;
-        for (int s = 0; s < all; s += block)
-        {
-            using var inner = NewDisposeScope();
-            int len = Math.Min(block, all - s);
-            var vectors = net.CodeVectors(arange(s, s + len, dtype: ScalarType.Int64));
-            var dist = vectors.pow(2).sum(1L, keepdim: true) - 2 * vectors.matmul(usedVectors.t()) + usedNorms;
-            var nearest = dist.argmin(1L).data<long>().ToArray();
-            for (int r = 0; r < len; r++)
-            {
-                remap[s + r] = usedCodes[nearest[r]];
-            }
-        }
-        foreach (int c in usedCodes)
-        {
-            remap[c] = c;
-        }
-        return remap;
     }
 }

@@ -34,7 +34,10 @@ internal sealed class HistoryTower : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>history: [B, L] embedding rows (0 = padding); embedded: [B, L, d].</summary>
     public override Tensor forward(Tensor history, Tensor embedded)
     {
-        using var mask = history.ne(0L).unsqueeze(-1).to_type(ScalarType.Float32);
+        // An explicit, disposed Scalar: an implicitly converted one can be finalized while libtorch still
+        // reads it (a training run once failed here with "Unknown scalar type"; TorchSharp PR 1434).
+        using var padding = (TorchSharp.Scalar)0L;
+        using var mask = history.ne(padding).unsqueeze(-1).to_type(ScalarType.Float32);
         using var sum = (embedded * mask).sum(1L);
         using var count = mask.sum(1L).clamp_min(1f);
         var x = sum / count;
