@@ -157,7 +157,8 @@ public static class BenchReport
         plot.SavePng(path, width, height);
     }
 
-    private static string Bytes(long bytes)
+    /// <summary>A byte count in binary units, invariant culture: 512 B, 3.2 KiB, 127.4 MiB (also used by the CLI).</summary>
+    public static string Bytes(long bytes)
     {
         string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
         double value = bytes;
@@ -167,6 +168,8 @@ public static class BenchReport
             value /= 1024;
             unit++;
         }
-        return string.Create(CultureInfo.InvariantCulture, $"{value:0.#} {units[unit]}");
+        return unit == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{bytes:N0} B")
+            : string.Create(CultureInfo.InvariantCulture, $"{value:N1} {units[unit]}");
     }
 }

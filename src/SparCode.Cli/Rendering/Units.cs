@@ -13,18 +13,7 @@ internal static class Units
     public static string Number(double value, int decimals = 1) => value.ToString("N" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     /// <summary>A byte count in binary units: 512 B, 3.2 KiB, 127.4 MiB.</summary>
-    public static string Bytes(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        double value = bytes;
-        int unit = 0;
-        while (value >= 1024 && unit < units.Length - 1)
-        {
-            value /= 1024;
-            unit++;
-        }
-        return unit == 0 ? $"{Count(bytes)} B" : $"{Number(value)} {units[unit]}";
-    }
+    public static string Bytes(long bytes) => SparCode.Bench.BenchReport.Bytes(bytes);
 
     /// <summary>A duration: 812 µs, 45.3 ms, 2.41 s.</summary>
     public static string Duration(TimeSpan time) => time.TotalMilliseconds switch
