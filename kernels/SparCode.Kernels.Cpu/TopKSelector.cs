@@ -78,10 +78,11 @@ public sealed class TopKSelector
     /// (in another list) reads zero the second time and is not offered twice. Only values at or above
     /// the current threshold (anything positive until k are kept, then the worst kept score) reach the
     /// heap, so after the first few hundred ids the loop is a load and a store per id and one
-    /// well-predicted branch per four ids (measured 10% faster per query than a branch per id). This sparse pass is scalar on purpose: an AVX2 gather of eight slots plus
-    /// eight clearing stores measured slower (42 against 37 µs for 35k postings in 16 windows of 64Ki
-    /// items, perf/results/2026-11-29-cpu), and .NET 10 has no 512-bit gather or scatter. For dense
-    /// windows use the vectorized <see cref="CollectWindowAndClear"/>.
+    /// well-predicted branch per four ids (measured 10% faster per query than a branch per id, one
+    /// process A/B on the 1M-item index). This sparse pass is scalar on purpose: an AVX2 gather of
+    /// eight slots plus eight clearing stores measured slower (42 against 37 µs for 35k postings in 16
+    /// windows of 64Ki items, in a one-off microbenchmark that was not kept), and .NET 10 has no
+    /// 512-bit gather or scatter. For dense windows use the vectorized <see cref="CollectWindowAndClear"/>.
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">An id is outside the accumulator.</exception>
     /// <exception cref="ArgumentException">The ids are not strictly ascending (as in a posting list).</exception>
