@@ -122,7 +122,7 @@ public sealed class GpuSearcher : IDisposable
         _meanEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<int>, ArrayView<int>, int, ArrayView<float>, int, ArrayView<float>>(SearchKernels.MeanEmbedding);
         _dense = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>(SearchKernels.Dense);
         _codesKernel = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, int, int, ArrayView<float>, ArrayView<int>, int, ArrayView<int>>(SearchKernels.Codes);
-        _accumulate = accelerator.LoadStreamKernel<ArrayView<int>, int, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(SearchKernels.AccumulateToken);
+        _accumulate = accelerator.LoadStreamKernel<ArrayView<int>, int, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(SearchKernels.AccumulateList);
         _exclude = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(SearchKernels.Exclude);
         _select = accelerator.LoadStreamKernel<ArrayView<int>, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, int, ArrayView<ulong>, int, int,
             ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>>(SearchKernels.CollectAndSelect);
@@ -203,9 +203,9 @@ public sealed class GpuSearcher : IDisposable
             RunTower(batch, count);
             var accelerator = _device.Accelerator;
             var perQuery = new KernelConfig(count, _device.GroupSize);
-            for (int token = 0; token < dims.UserTokens; token++)
+            for (int position = 0; position < dims.UserTokens; position++)
             {
-                _accumulate(perQuery, _codes.View, dims.UserTokens, token, _offsets.View, _items.View, _scores.View, _accumulator.View, dims.ItemCount);
+                _accumulate(perQuery, _codes.View, dims.UserTokens, position, _offsets.View, _items.View, _scores.View, _accumulator.View, dims.ItemCount);
             }
             if (exclusions.Owners.Length > 0)
             {

@@ -79,15 +79,17 @@ internal static class SearchKernels
     }
 
     /// <summary>
-    /// Adds token t's posting list into query b's accumulator row; one group per query. Ids are distinct
-    /// within a list, so no atomics are needed, and launching tokens one after another keeps the CPU's
-    /// summation order.
+    /// Adds query b's list of scan position <paramref name="position"/> into its accumulator row; one group
+    /// per query. The lists go shortest first, ties by token position, as in
+    /// <c>SparCodeSearcher.SortByListLength</c>: launching positions one after another keeps the CPU's
+    /// summation order. Ids are distinct within a list, so no atomics are needed.
     /// </summary>
-    public static void AccumulateToken(ArrayView<int> codes, int userTokens, int token, ArrayView<long> postingOffsets,
+    public static void AccumulateList(ArrayView<int> codes, int userTokens, int position, ArrayView<long> postingOffsets,
         ArrayView<int> postingItems, ArrayView<float> postingScores, ArrayView<float> accumulator, int itemCount)
     {
         int b = Grid.IdxX;
-        int code = codes[(long)b * userTokens + token];
+        long first = (long)b * userTokens;
+        int code = codes[first + ScanToken(codes, first, userTokens, position, postingOffsets)];
         long start = postingOffsets[code], end = postingOffsets[code + 1];
         long row = (long)b * itemCount;
         for (long p = start + Group.IdxX; p < end; p += Group.DimX)
@@ -95,6 +97,31 @@ internal static class SearchKernels
             accumulator[row + postingItems[p]] += postingScores[p];
         }
     }
+
+    /// <summary>The token whose list is <paramref name="position"/>-th by (list length, token position).</summary>
+    private static int ScanToken(ArrayView<int> codes, long first, int userTokens, int position, ArrayView<long> postingOffsets)
+    {
+        for (int t = 0; t < userTokens; t++)
+        {
+            long length = ListLength(codes[first + t], postingOffsets);
+            int rank = 0;
+            for (int u = 0; u < userTokens; u++)
+            {
+                long other = ListLength(codes[first + u], postingOffsets);
+                if (other < length || (other == length && u < t))
+                {
+                    rank++;
+                }
+            }
+            if (rank == position)
+            {
+                return t;
+            }
+        }
+        return 0;
+    }
+
+    private static long ListLength(int code, ArrayView<long> postingOffsets) => postingOffsets[code + 1] - postingOffsets[code];
 
     /// <summary>Zeroes excluded items: entry e excludes item items[e] for query owners[e].</summary>
     public static void Exclude(Index1D e, ArrayView<int> owners, ArrayView<int> items, ArrayView<float> accumulator, int itemCount) =>

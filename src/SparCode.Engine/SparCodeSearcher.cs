@@ -9,8 +9,8 @@ namespace SparCode.Engine;
 /// </summary>
 /// <remarks>
 /// A query: history → K_u tokens → K_u codes → scatter-add of the K_u posting lists into a
-/// window-sized accumulator, one cache-sized window of the catalogue at a time (a code chosen twice
-/// counts twice) → excluded items dropped → the window's scores read, cleared and offered to a top-k
+/// window-sized accumulator, one cache-sized window of the catalogue at a time, shortest list first
+/// (see <see cref="SortByListLength"/>; a code chosen twice counts twice) → excluded items dropped → the window's scores read, cleared and offered to a top-k
 /// heap if they reach its threshold, which starts at a score k results are known to reach (from the
 /// lists' tabulated rank scores, see <c>ListRankScores</c>) instead of at zero, per posting for sparse windows (so the accumulator is reset in O(postings touched), not
 /// O(n_items)) or by one SIMD pass for dense ones → scores descending, ties by smaller item id →
@@ -44,6 +44,7 @@ public sealed class SparCodeSearcher
     private readonly float[] _scratchB;
     private readonly float[] _tokens;
     private readonly int[] _codes;
+    private readonly int[] _scanCodes;
     private readonly TopKSelector _selector = new(0);
     private int[] _history = [];
     private int[] _exclude = [];
@@ -66,6 +67,7 @@ public sealed class SparCodeSearcher
         _scratchB = new float[index.Tower.MaxWidth];
         _tokens = new float[dims.UserTokens * dims.TokenDim];
         _codes = new int[dims.UserTokens];
+        _scanCodes = new int[dims.UserTokens];
     }
 
     /// <summary>The index this searcher reads.</summary>
@@ -113,7 +115,10 @@ public sealed class SparCodeSearcher
         var excludedItems = _exclude.AsSpan(0, excluded);
         // Start the top-k filter at a score k results are known to reach (see ListRankScores).
         _selector.Reset(k, _index.RankScores.Floor(codes, k + excluded));
-        ScoreWindows(codes, excludedItems);
+        var scanCodes = _scanCodes.AsSpan(0, codes.Length);
+        codes.CopyTo(scanCodes);
+        SortByListLength(_index.PostingOffsets.Span, scanCodes);
+        ScoreWindows(scanCodes, excludedItems);
         if (_results.Length < k)
         {
             _results = new int[k];
@@ -129,6 +134,31 @@ public sealed class SparCodeSearcher
             ids[i] = external[_results[i]];
         }
         return count;
+    }
+
+    /// <summary>
+    /// Puts a query's codes in the order their lists are added: by list length ascending, ties by
+    /// position (stable), so the longest list is the one fused with the collect pass, which reads each of
+    /// its postings once instead of twice (one-process A/B, 1M items, 40k postings: p50 63.9 → 60.9 µs).
+    /// Every reference that must reproduce the engine's float sums to the bit (brute-force tests, the GPU
+    /// searcher, the training-side exhaustive evaluation) adds the lists in this order too.
+    /// </summary>
+    /// <param name="postingOffsets">The index's CSR offsets (list c is <c>[offsets[c], offsets[c + 1])</c>).</param>
+    /// <param name="codes">The codes, reordered in place.</param>
+    public static void SortByListLength(ReadOnlySpan<long> postingOffsets, Span<int> codes)
+    {
+        for (int t = 1; t < codes.Length; t++)
+        {
+            int code = codes[t];
+            long length = postingOffsets[code + 1] - postingOffsets[code];
+            int at = t;
+            while (at > 0 && postingOffsets[codes[at - 1] + 1] - postingOffsets[codes[at - 1]] > length)
+            {
+                codes[at] = codes[at - 1];
+                at--;
+            }
+            codes[at] = code;
+        }
     }
 
     /// <summary>

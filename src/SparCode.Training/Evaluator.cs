@@ -98,8 +98,8 @@ public static class Evaluator
 
     /// <summary>
     /// Scores every test user exhaustively from the code table, with the torch-side codes: the sparse
-    /// score exactly as the index stores it (Σ_k ReLU(f − τ_c), summed in token order in float, ties and
-    /// fill as the engine does them) and the dense quantized score Σ_k f(ẑ_k, v_i).
+    /// score exactly as the index stores it (Σ_k ReLU(f − τ_c), summed in float in the engine's list order:
+    /// shortest list first, ties by token position; ties and fill as the engine does them) and the dense quantized score Σ_k f(ẑ_k, v_i).
     /// </summary>
     public static (EvaluationRow Sparse, EvaluationRow Dense, ExhaustiveResults Results) Exhaustive(TrainedModel model, SequenceDataset data, CodeTable table)
     {
@@ -114,6 +114,9 @@ public static class Evaluator
         var acc = new float[n];
         var denseAcc = new float[n];
         var excluded = new HashSet<int>();
+        var listLength = ListLengths(table);
+        var order = new int[o.UserTokens];
+        var orderKey = new long[o.UserTokens];
         int index = 0;
         foreach (var chunk in users.Chunk(4096))
         {
@@ -128,7 +131,13 @@ public static class Evaluator
                 {
                     int code = table.Remap[codes[r * o.UserTokens + t]];
                     results.Codes[index * o.UserTokens + t] = code;
-                    int row = table.Row(code);
+                    order[t] = table.Row(code);
+                    orderKey[t] = (long)listLength[order[t]] * o.UserTokens + t;
+                }
+                // Shortest list first, equal lengths in token order, as the engine's SortByListLength.
+                Array.Sort(orderKey, order);
+                foreach (int row in order)
+                {
                     var f = table.Scores.AsSpan(row * n, n);
                     float tau = table.Thresholds[row];
                     for (int i = 0; i < n; i++)
@@ -161,6 +170,23 @@ public static class Evaluator
         return (EvaluationRow.From("SparCode exhaustive, quantized + thresholds (= index contents)", sparse, seconds),
             EvaluationRow.From("SparCode exhaustive, quantized dense (no threshold)", dense, seconds),
             results);
+    }
+
+    /// <summary>Each code table row's posting-list length in the index: its entries above τ_c.</summary>
+    private static int[] ListLengths(CodeTable table)
+    {
+        int n = table.ItemCount;
+        var lengths = new int[table.Thresholds.Length];
+        for (int row = 0; row < lengths.Length; row++)
+        {
+            var f = table.Scores.AsSpan(row * n, n);
+            float tau = table.Thresholds[row];
+            foreach (float value in f)
+            {
+                lengths[row] += value > tau ? 1 : 0;
+            }
+        }
+        return lengths;
     }
 
     /// <summary>Top-50 internal ids as the engine orders them: positive scores descending (ties by smaller id), then score-0 items in fallback order.</summary>

@@ -4,7 +4,8 @@ namespace SparCode.Tests;
 
 /// <summary>
 /// The obviously correct search: score every item of the catalogue by looking it up in each of the
-/// query's K_u lists (binary search, summing in token order, as the engine does), drop exclusions,
+/// query's K_u lists (binary search, adding the lists shortest first, ties by token position, as the
+/// engine does), drop exclusions,
 /// sort everything by score descending and id ascending, then fill with score-0 items in fallback order.
 /// </summary>
 public static class BruteForce
@@ -16,9 +17,10 @@ public static class BruteForce
         var items = file.PostingItems.ToArray();
         var postingScores = file.PostingScores.ToArray();
         var score = new float[n];
+        var listOrder = codes.ToArray().OrderBy(code => offsets[code + 1] - offsets[code]).ToArray();
         for (int i = 0; i < n; i++)
         {
-            foreach (int code in codes)
+            foreach (int code in listOrder)
             {
                 int start = (int)offsets[code], length = (int)(offsets[code + 1] - offsets[code]);
                 int at = Array.BinarySearch(items, start, length, i);
