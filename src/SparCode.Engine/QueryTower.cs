@@ -105,6 +105,11 @@ public sealed class QueryTower
         var x = scratchA[..d];
         x.Clear();
         var embedding = _embedding.Span;
+        // The rows are scattered over the table (DRAM and TLB misses): ask for all of them before summing.
+        foreach (int item in recent)
+        {
+            DenseKernels.Prefetch(embedding.Slice((item + 1) * d, d));
+        }
         foreach (int item in recent)
         {
             DenseKernels.AddInPlace(x, embedding.Slice((item + 1) * d, d));
