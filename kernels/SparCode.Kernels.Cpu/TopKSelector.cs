@@ -77,8 +77,9 @@ public sealed class TopKSelector
     /// Reading and clearing in one pass resets the accumulator in O(touched). An id that occurs again
     /// (in another list) reads zero the second time and is not offered twice. Only values at or above
     /// the current threshold (anything positive until k are kept, then the worst kept score) reach the
-    /// heap, so after the first few hundred ids the loop is a load and a store per id and one
-    /// well-predicted branch per four ids (measured 10% faster per query than a branch per id, one
+    /// heap, so after the first few hundred ids the loop is a load and a store per id and one packed
+    /// compare (<see cref="AnyAtLeast"/>) and
+    /// one well-predicted branch per four ids (measured 10% faster per query than a branch per id, one
     /// process A/B on the 1M-item index). This sparse pass is scalar on purpose: an AVX2 gather of
     /// eight slots plus eight clearing stores measured slower (42 against 37 µs for 35k postings in 16
     /// windows of 64Ki items, in a one-off microbenchmark that was not kept), and .NET 10 has no
@@ -119,7 +120,7 @@ public sealed class TopKSelector
             s1 = 0f;
             s2 = 0f;
             s3 = 0f;
-            if ((v0 >= threshold) | (v1 >= threshold) | (v2 >= threshold) | (v3 >= threshold))
+            if (AnyAtLeast(v0, v1, v2, v3, threshold))
             {
                 threshold = OfferAtLeast(v0, Unsafe.Add(ref first, i), threshold);
                 threshold = OfferAtLeast(v1, Unsafe.Add(ref first, i + 1), threshold);
@@ -135,6 +136,18 @@ public sealed class TopKSelector
             threshold = OfferAtLeast(value, Unsafe.Add(ref first, i), threshold);
         }
     }
+
+    /// <summary>
+    /// True if any of four values reaches <paramref name="threshold"/>. With SIMD: one packed compare and
+    /// a mask test instead of four scalar compares, each with its unordered (NaN) check (one-process A/B
+    /// on the 1M index at 40k postings: search p50 63.2 → 56.5 and 62.7 → 56.2 µs). Both forms are false
+    /// for NaN, so the result does not depend on the path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool AnyAtLeast(float v0, float v1, float v2, float v3, float threshold) =>
+        Vector128.IsHardwareAccelerated
+            ? Vector128.GreaterThanOrEqualAny(Vector128.Create(v0, v1, v2, v3), Vector128.Create(threshold))
+            : (v0 >= threshold) | (v1 >= threshold) | (v2 >= threshold) | (v3 >= threshold);
 
     /// <summary>Offers (value, id) if value reaches <paramref name="threshold"/>; returns the threshold now in force.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -193,7 +206,7 @@ public sealed class TopKSelector
             s1 = 0f;
             s2 = 0f;
             s3 = 0f;
-            if ((v0 >= threshold) | (v1 >= threshold) | (v2 >= threshold) | (v3 >= threshold))
+            if (AnyAtLeast(v0, v1, v2, v3, threshold))
             {
                 threshold = OfferAtLeast(v0, Unsafe.Add(ref id, i), threshold);
                 threshold = OfferAtLeast(v1, Unsafe.Add(ref id, i + 1), threshold);
