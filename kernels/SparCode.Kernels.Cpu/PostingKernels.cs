@@ -54,15 +54,18 @@ public static class PostingKernels
     {
         Debug.Assert(ids.Length == scores.Length && prefetchIds.Length == prefetchScores.Length);
         Debug.Assert(ids.IsEmpty || (ids[0] >= windowStart && ids[^1] - windowStart < accumulator.Length));
-        // Offsets are taken per posting: a byref pointing before the array would be a GC hole.
-        ref float acc = ref MemoryMarshal.GetReference(accumulator);
         ref int id = ref MemoryMarshal.GetReference(ids);
         ref float score = ref MemoryMarshal.GetReference(scores);
         nint n = ids.Length;
         nint i = 0;
         fixed (int* nextId = prefetchIds)
         fixed (float* nextScore = prefetchScores)
+        fixed (float* first = accumulator)
         {
+            // Biased so that slots[id] is item id's slot: one subtraction per window instead of per posting
+            // (one-process A/B at 40k postings: p50 −0.5 to −1.0 µs). Pinned raw pointers, so pointing
+            // before the array is harmless; only ids inside the window are dereferenced.
+            float* slots = first - windowStart;
             nint prefetched = Sse.IsSupported ? 0 : prefetchIds.Length;
             // Four independent read-modify-writes per step let the core overlap their cache misses.
             for (; i + 16 <= n; i += 16)
@@ -75,17 +78,17 @@ public static class PostingKernels
                 }
                 for (nint j = i; j < i + 16; j += 4)
                 {
-                    int a = Unsafe.Add(ref id, j) - windowStart, b = Unsafe.Add(ref id, j + 1) - windowStart;
-                    int c = Unsafe.Add(ref id, j + 2) - windowStart, d = Unsafe.Add(ref id, j + 3) - windowStart;
-                    Unsafe.Add(ref acc, a) += Unsafe.Add(ref score, j);
-                    Unsafe.Add(ref acc, b) += Unsafe.Add(ref score, j + 1);
-                    Unsafe.Add(ref acc, c) += Unsafe.Add(ref score, j + 2);
-                    Unsafe.Add(ref acc, d) += Unsafe.Add(ref score, j + 3);
+                    int a = Unsafe.Add(ref id, j), b = Unsafe.Add(ref id, j + 1);
+                    int c = Unsafe.Add(ref id, j + 2), d = Unsafe.Add(ref id, j + 3);
+                    slots[a] += Unsafe.Add(ref score, j);
+                    slots[b] += Unsafe.Add(ref score, j + 1);
+                    slots[c] += Unsafe.Add(ref score, j + 2);
+                    slots[d] += Unsafe.Add(ref score, j + 3);
                 }
             }
             for (; i < n; i++)
             {
-                Unsafe.Add(ref acc, Unsafe.Add(ref id, i) - windowStart) += Unsafe.Add(ref score, i);
+                slots[Unsafe.Add(ref id, i)] += Unsafe.Add(ref score, i);
             }
             // A later run longer than this one: the rest in one go.
             for (; prefetched < prefetchIds.Length; prefetched += 16)

@@ -98,42 +98,44 @@ public sealed class TopKSelector
     /// <paramref name="accumulator"/> holds item <c>id</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal void CollectAndClearCore(Span<float> accumulator, ReadOnlySpan<int> ids, int windowStart = 0)
+    internal unsafe void CollectAndClearCore(Span<float> accumulator, ReadOnlySpan<int> ids, int windowStart = 0)
     {
         Debug.Assert(_k > 0);
         Debug.Assert(ids.IsEmpty || (ids[0] >= windowStart && ids[^1] - windowStart < accumulator.Length));
-        ref float acc = ref MemoryMarshal.GetReference(accumulator);
         ref int first = ref MemoryMarshal.GetReference(ids);
         float threshold = Threshold;
         nint n = ids.Length;
         nint i = 0;
-        // Four slots per step, read and cleared before one combined compare: more independent loads in
-        // flight and one well-predicted branch per four postings.
-        for (; i + 4 <= n; i += 4)
+        fixed (float* start = accumulator)
         {
-            ref float s0 = ref Unsafe.Add(ref acc, Unsafe.Add(ref first, i) - windowStart);
-            ref float s1 = ref Unsafe.Add(ref acc, Unsafe.Add(ref first, i + 1) - windowStart);
-            ref float s2 = ref Unsafe.Add(ref acc, Unsafe.Add(ref first, i + 2) - windowStart);
-            ref float s3 = ref Unsafe.Add(ref acc, Unsafe.Add(ref first, i + 3) - windowStart);
-            float v0 = s0, v1 = s1, v2 = s2, v3 = s3;
-            s0 = 0f;
-            s1 = 0f;
-            s2 = 0f;
-            s3 = 0f;
-            if (AnyAtLeast(v0, v1, v2, v3, threshold))
+            // slots[id] is item id's slot (see PostingKernels.AccumulateCore).
+            float* slots = start - windowStart;
+            // Four slots per step, read and cleared before one combined compare: more independent loads in
+            // flight and one well-predicted branch per four postings.
+            for (; i + 4 <= n; i += 4)
             {
-                threshold = OfferAtLeast(v0, Unsafe.Add(ref first, i), threshold);
-                threshold = OfferAtLeast(v1, Unsafe.Add(ref first, i + 1), threshold);
-                threshold = OfferAtLeast(v2, Unsafe.Add(ref first, i + 2), threshold);
-                threshold = OfferAtLeast(v3, Unsafe.Add(ref first, i + 3), threshold);
+                int a = Unsafe.Add(ref first, i), b = Unsafe.Add(ref first, i + 1);
+                int c = Unsafe.Add(ref first, i + 2), d = Unsafe.Add(ref first, i + 3);
+                float v0 = slots[a], v1 = slots[b], v2 = slots[c], v3 = slots[d];
+                slots[a] = 0f;
+                slots[b] = 0f;
+                slots[c] = 0f;
+                slots[d] = 0f;
+                if (AnyAtLeast(v0, v1, v2, v3, threshold))
+                {
+                    threshold = OfferAtLeast(v0, a, threshold);
+                    threshold = OfferAtLeast(v1, b, threshold);
+                    threshold = OfferAtLeast(v2, c, threshold);
+                    threshold = OfferAtLeast(v3, d, threshold);
+                }
             }
-        }
-        for (; i < n; i++)
-        {
-            ref float slot = ref Unsafe.Add(ref acc, Unsafe.Add(ref first, i) - windowStart);
-            float value = slot;
-            slot = 0f;
-            threshold = OfferAtLeast(value, Unsafe.Add(ref first, i), threshold);
+            for (; i < n; i++)
+            {
+                int item = Unsafe.Add(ref first, i);
+                float value = slots[item];
+                slots[item] = 0f;
+                threshold = OfferAtLeast(value, item, threshold);
+            }
         }
     }
 
@@ -184,42 +186,44 @@ public sealed class TopKSelector
 
     /// <summary>The unchecked kernel of <see cref="AddCollectAndClear"/> over a window starting at item <paramref name="windowStart"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal void AddCollectAndClearCore(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart = 0)
+    internal unsafe void AddCollectAndClearCore(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart = 0)
     {
         Debug.Assert(_k > 0 && ids.Length == scores.Length);
         Debug.Assert(ids.IsEmpty || (ids[0] >= windowStart && ids[^1] - windowStart < accumulator.Length));
-        ref float acc = ref MemoryMarshal.GetReference(accumulator);
         ref int id = ref MemoryMarshal.GetReference(ids);
         ref float score = ref MemoryMarshal.GetReference(scores);
         float threshold = Threshold;
         nint n = ids.Length;
         nint i = 0;
-        for (; i + 4 <= n; i += 4)
+        fixed (float* start = accumulator)
         {
-            ref float s0 = ref Unsafe.Add(ref acc, Unsafe.Add(ref id, i) - windowStart);
-            ref float s1 = ref Unsafe.Add(ref acc, Unsafe.Add(ref id, i + 1) - windowStart);
-            ref float s2 = ref Unsafe.Add(ref acc, Unsafe.Add(ref id, i + 2) - windowStart);
-            ref float s3 = ref Unsafe.Add(ref acc, Unsafe.Add(ref id, i + 3) - windowStart);
-            float v0 = s0 + Unsafe.Add(ref score, i), v1 = s1 + Unsafe.Add(ref score, i + 1);
-            float v2 = s2 + Unsafe.Add(ref score, i + 2), v3 = s3 + Unsafe.Add(ref score, i + 3);
-            s0 = 0f;
-            s1 = 0f;
-            s2 = 0f;
-            s3 = 0f;
-            if (AnyAtLeast(v0, v1, v2, v3, threshold))
+            // slots[id] is item id's slot (see PostingKernels.AccumulateCore).
+            float* slots = start - windowStart;
+            for (; i + 4 <= n; i += 4)
             {
-                threshold = OfferAtLeast(v0, Unsafe.Add(ref id, i), threshold);
-                threshold = OfferAtLeast(v1, Unsafe.Add(ref id, i + 1), threshold);
-                threshold = OfferAtLeast(v2, Unsafe.Add(ref id, i + 2), threshold);
-                threshold = OfferAtLeast(v3, Unsafe.Add(ref id, i + 3), threshold);
+                int a = Unsafe.Add(ref id, i), b = Unsafe.Add(ref id, i + 1);
+                int c = Unsafe.Add(ref id, i + 2), d = Unsafe.Add(ref id, i + 3);
+                float v0 = slots[a] + Unsafe.Add(ref score, i), v1 = slots[b] + Unsafe.Add(ref score, i + 1);
+                float v2 = slots[c] + Unsafe.Add(ref score, i + 2), v3 = slots[d] + Unsafe.Add(ref score, i + 3);
+                slots[a] = 0f;
+                slots[b] = 0f;
+                slots[c] = 0f;
+                slots[d] = 0f;
+                if (AnyAtLeast(v0, v1, v2, v3, threshold))
+                {
+                    threshold = OfferAtLeast(v0, a, threshold);
+                    threshold = OfferAtLeast(v1, b, threshold);
+                    threshold = OfferAtLeast(v2, c, threshold);
+                    threshold = OfferAtLeast(v3, d, threshold);
+                }
             }
-        }
-        for (; i < n; i++)
-        {
-            ref float slot = ref Unsafe.Add(ref acc, Unsafe.Add(ref id, i) - windowStart);
-            float value = slot + Unsafe.Add(ref score, i);
-            slot = 0f;
-            threshold = OfferAtLeast(value, Unsafe.Add(ref id, i), threshold);
+            for (; i < n; i++)
+            {
+                int item = Unsafe.Add(ref id, i);
+                float value = slots[item] + Unsafe.Add(ref score, i);
+                slots[item] = 0f;
+                threshold = OfferAtLeast(value, item, threshold);
+            }
         }
     }
 
