@@ -145,7 +145,7 @@ public sealed class SparCodeSearcher
     /// </summary>
     /// <param name="postingOffsets">The index's CSR offsets (list c is <c>[offsets[c], offsets[c + 1])</c>).</param>
     /// <param name="codes">The codes, reordered in place.</param>
-    public static void SortByListLength(ReadOnlySpan<long> postingOffsets, Span<int> codes)
+    internal static void SortByListLength(ReadOnlySpan<long> postingOffsets, Span<int> codes)
     {
         for (int t = 1; t < codes.Length; t++)
         {
