@@ -137,7 +137,6 @@ public static class DistanceKernels
         return best;
     }
 
-    /// <summary>Codewords arrive in ascending index order, so a strict '&lt;' keeps the smaller index on ties; NaN never wins.</summary>
     /// <summary>Per lane: where <paramref name="distances"/> is strictly nearer, takes it and its codeword index.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void KeepNearer(Vector512<float> distances, Vector512<int> indices, ref Vector512<float> laneDistance, ref Vector512<int> laneIndex)
@@ -147,6 +146,7 @@ public static class DistanceKernels
         laneIndex = Vector512.ConditionalSelect(nearer.AsInt32(), indices, laneIndex);
     }
 
+    /// <summary>Codewords arrive in ascending index order, so a strict '&lt;' keeps the smaller index on ties; NaN never wins.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Keep(float distance, int index, ref int best, ref float bestDistance)
     {

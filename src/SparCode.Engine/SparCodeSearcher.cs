@@ -11,10 +11,11 @@ namespace SparCode.Engine;
 /// A query: history → K_u tokens → K_u codes → scatter-add of the K_u posting lists into a
 /// window-sized accumulator, one cache-sized window of the catalogue at a time, shortest list first
 /// (see <see cref="SortByListLength"/>; a code chosen twice counts twice) → excluded items dropped →
-/// the window's scores read, cleared and offered to a top-k heap if they reach its threshold, which starts at a score k results are known to reach (from the
-/// lists' tabulated rank scores, see <c>ListRankScores</c>) instead of at zero, per posting for sparse windows (so the accumulator is reset in O(postings touched), not
-/// O(n_items)) or by one SIMD pass for dense ones → scores descending, ties by smaller item id →
-/// optional fill to k with score-0 items from the fallback order.
+/// the window's scores read, cleared and offered to a top-k heap if they reach its threshold, which
+/// starts at a score k results are known to reach (from the lists' tabulated rank scores, see
+/// <c>ListRankScores</c>) instead of at zero; per posting for sparse windows (so the accumulator is
+/// reset in O(postings touched), not O(n_items)) or by one SIMD pass for dense ones → scores
+/// descending, ties by smaller item id → optional fill to k with score-0 items from the fallback order.
 /// </remarks>
 public sealed class SparCodeSearcher
 {

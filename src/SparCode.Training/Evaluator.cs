@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SparCode.Data;
 using SparCode.Engine;
+using SparCode.Kernels.Gpu;
 using static TorchSharp.torch;
 
 namespace SparCode.Training;
@@ -98,8 +99,9 @@ public static class Evaluator
 
     /// <summary>
     /// Scores every test user exhaustively from the code table, with the torch-side codes: the sparse
-    /// score exactly as the index stores it (Σ_k ReLU(f − τ_c), summed in float in the engine's list order:
-    /// shortest list first, ties by token position; ties and fill as the engine does them) and the dense quantized score Σ_k f(ẑ_k, v_i).
+    /// score exactly as the index stores it (Σ_k ReLU(f − τ_c), summed in float in the engine's list
+    /// order: shortest list first, ties by token position; ties and fill as the engine does them) and the
+    /// dense quantized score Σ_k f(ẑ_k, v_i).
     /// </summary>
     public static (EvaluationRow Sparse, EvaluationRow Dense, ExhaustiveResults Results) Exhaustive(TrainedModel model, SequenceDataset data, CodeTable table)
     {
@@ -172,21 +174,12 @@ public static class Evaluator
             results);
     }
 
-    /// <summary>Each code table row's posting-list length in the index: its entries above τ_c.</summary>
+    /// <summary>Each code table row's posting-list length in the index, by the export's own keep rule.</summary>
     private static int[] ListLengths(CodeTable table)
     {
         int n = table.ItemCount;
-        var lengths = new int[table.Thresholds.Length];
-        for (int row = 0; row < lengths.Length; row++)
-        {
-            var f = table.Scores.AsSpan(row * n, n);
-            float tau = table.Thresholds[row];
-            foreach (float value in f)
-            {
-                lengths[row] += value > tau ? 1 : 0;
-            }
-        }
-        return lengths;
+        return [.. Enumerable.Range(0, table.Thresholds.Length)
+            .Select(row => PostingBuilder.KeepAbove(table.Scores.AsSpan(row * n, n), table.Thresholds[row]).Items.Length)];
     }
 
     /// <summary>Top-50 internal ids as the engine orders them: positive scores descending (ties by smaller id), then score-0 items in fallback order.</summary>
