@@ -25,23 +25,78 @@ public static class Evaluator
 {
     private const int MaxK = 50;
 
-    /// <summary>HR@<paramref name="k"/> of the model's own score on the validation items of <paramref name="users"/>.</summary>
-    internal static double ValidationHitRate(TrainedModel model, SequenceDataset data, IReadOnlyList<int> users, int k)
+    /// <summary>
+    /// HR@10, HR@50 and NDCG@10 of the model's own score on the validation items of <paramref name="users"/>
+    /// (full ranking, training items excluded). SparCode scores the union of the users' codes once.
+    /// </summary>
+    internal static RankingMetrics Validation(TrainedModel model, SequenceDataset data, IReadOnlyList<int> users)
     {
-        var metrics = new RankingMetrics([k]);
+        var metrics = new RankingMetrics([10, 50]);
+        var rows = users.Select(u => (u, data.Sequences[u].Length - 2)).ToArray();
         using var noGrad = no_grad();
-        foreach (var chunk in users.Chunk(256))
+        if (model.Net is SparCodeNet net)
+        {
+            SparCodeValidation(net, model.Options, data, rows, metrics);
+            return metrics;
+        }
+        foreach (var chunk in rows.Chunk(256))
         {
             using var scope = NewDisposeScope();
-            var rows = chunk.Select(u => (u, data.Sequences[u].Length - 2)).ToArray();
-            var scores = model.Net.ScoreAll(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength)).contiguous().data<float>().ToArray();
-            for (int r = 0; r < rows.Length; r++)
+            var scores = model.Net.ScoreAll(Batches.Histories(data.Sequences, chunk, model.Options.HistoryLength)).contiguous().data<float>().ToArray();
+            for (int r = 0; r < chunk.Length; r++)
             {
-                var seq = data.Sequences[rows[r].u];
+                var seq = data.Sequences[chunk[r].u];
                 metrics.Add(RankingMetrics.Rank(scores.AsSpan(r * data.ItemCount, data.ItemCount), seq[^2], seq.AsSpan(0, seq.Length - 2)));
             }
         }
-        return metrics.HitRate(k);
+        return metrics;
+    }
+
+    /// <summary>Dense quantized validation score: each distinct code is scored against the catalogue once, then each user sums its K_u rows.</summary>
+    private static void SparCodeValidation(SparCodeNet net, TrainOptions o, SequenceDataset data, (int u, int End)[] rows, RankingMetrics metrics)
+    {
+        int n = data.ItemCount;
+        var codes = new int[rows.Length * o.UserTokens];
+        for (int s = 0; s < rows.Length; s += 4096)
+        {
+            var chunk = rows.AsSpan(s, Math.Min(4096, rows.Length - s)).ToArray();
+            CodeTable.EncodeCodes(net, data.Sequences, chunk, o).CopyTo(codes, s * o.UserTokens);
+        }
+        var distinct = codes.Distinct().Order().ToArray();
+        var rowOf = new Dictionary<int, int>(distinct.Length);
+        for (int r = 0; r < distinct.Length; r++)
+        {
+            rowOf[distinct[r]] = r;
+        }
+        var table = new float[(long)distinct.Length * n];
+        using (var scope = NewDisposeScope())
+        {
+            var itemPart = net.ItemPart(arange(1, n + 1, dtype: ScalarType.Int64));
+            // Bound the table's torch copy: score codes in blocks of about 2^24 floats.
+            int block = Math.Max(1, (1 << 24) / n);
+            for (int s = 0; s < distinct.Length; s += block)
+            {
+                using var inner = NewDisposeScope();
+                int len = Math.Min(block, distinct.Length - s);
+                var part = net.ScoreCodes(tensor(distinct.AsSpan(s, len).ToArray().Select(c => (long)c).ToArray()), itemPart).contiguous();
+                part.data<float>().CopyTo(table.AsSpan(s * n, len * n));
+            }
+        }
+        var acc = new float[n];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            Array.Clear(acc);
+            for (int t = 0; t < o.UserTokens; t++)
+            {
+                var f = table.AsSpan(rowOf[codes[r * o.UserTokens + t]] * n, n);
+                for (int i = 0; i < n; i++)
+                {
+                    acc[i] += f[i];
+                }
+            }
+            var seq = data.Sequences[rows[r].u];
+            metrics.Add(RankingMetrics.Rank(acc, seq[^2], seq.AsSpan(0, seq.Length - 2)));
+        }
     }
 
     /// <summary>Test users: those with validation and test items.</summary>
@@ -109,7 +164,8 @@ public static class Evaluator
         var o = model.Options;
         var users = TestUsers(data);
         int n = data.ItemCount;
-        var fallback = Enumerable.Range(0, n).OrderByDescending(i => data.TrainPopularity()[i]).ThenBy(i => i).ToArray();
+        var popularity = data.TrainPopularity();
+        var fallback = Enumerable.Range(0, n).OrderByDescending(i => popularity[i]).ThenBy(i => i).ToArray();
         var sparse = new RankingMetrics();
         var dense = new RankingMetrics();
         var results = new ExhaustiveResults(users, new long[users.Length * MaxK], new float[users.Length * MaxK], new int[users.Length * o.UserTokens]);
@@ -237,7 +293,8 @@ public static class Evaluator
         var scores = new float[users.Length * MaxK];
         var counts = new int[users.Length];
         var clock = Stopwatch.StartNew();
-        index.SearchBatch(histories.ToArray(), offsets, MaxK, ids, scores, counts, maxDegreeOfParallelism: threads);
+        var flat = histories.ToArray();
+        index.SearchBatch(flat, offsets, MaxK, ids, scores, counts, maxDegreeOfParallelism: threads);
         double seconds = clock.Elapsed.TotalSeconds;
         var metrics = new RankingMetrics();
         int fallbackUsers = 0;
@@ -255,7 +312,7 @@ public static class Evaluator
         var searcher = index.CreateSearcher();
         for (int q = 0; q < users.Length; q++)
         {
-            searcher.Encode(histories.ToArray().AsSpan(offsets[q], offsets[q + 1] - offsets[q]), codes.AsSpan(q * index.Dimensions.UserTokens, index.Dimensions.UserTokens));
+            searcher.Encode(flat.AsSpan(offsets[q], offsets[q + 1] - offsets[q]), codes.AsSpan(q * index.Dimensions.UserTokens, index.Dimensions.UserTokens));
         }
         string note = $"{fallbackUsers} of {users.Length} users ({100.0 * fallbackUsers / users.Length:F1}%) needed the popularity fill to reach k = 50; {users.Length / seconds:F0} queries/s";
         return (EvaluationRow.From("SparCode served from the index (engine)", metrics, seconds, note), new ServedResults(users, ids, scores, codes, fallbackUsers));

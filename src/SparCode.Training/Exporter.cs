@@ -125,7 +125,7 @@ public static class Exporter
         {
             Dimensions = new ModelDimensions(n, o.EmbeddingDim, o.HistoryLength, o.UserTokens, o.Subspaces, o.CodebookSize, o.TokenDim, 4),
             ItemEmbedding = Floats(net.Items.weight!),
-            Tower = [.. net.Tower.Layers.Select(Dense)],
+            Tower = [.. MeanTowerOf(net).Layers.Select(Dense)],
             Heads = Dense(net.Heads),
             Codebooks = Floats(net.Codebooks),
             PostingOffsets = offsets,
@@ -143,6 +143,10 @@ public static class Exporter
         log?.Invoke($"export: wrote {path}: {bytes:N0} bytes, {total:N0} postings, density {density:F4} over used codes, list lengths p0/p50/p90/p99/max {string.Join("/", percentiles)}, mean τ {meanTau:F3}, scorer {scorer}{(refineSections ? ", refine sections" : "")}, {report.Seconds:F1} s");
         return report;
     }
+
+    /// <summary>The mean tower, the one kind this index format version serves.</summary>
+    private static MeanTower MeanTowerOf(SparCodeNet net) => net.Tower as MeanTower
+        ?? throw new NotSupportedException("This model has the attention tower, which the index format cannot store yet; train with --tower mean to export.");
 
     private static float[] Floats(Tensor t) => t.detach().contiguous().data<float>().ToArray();
 

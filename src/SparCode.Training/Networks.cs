@@ -4,19 +4,54 @@ using static TorchSharp.torch;
 namespace SparCode.Training;
 
 /// <summary>
-/// The shared query tower: masked mean of the history's item embeddings, then an MLP
-/// <c>d → w → w → w → d</c> with ReLU and dropout after each hidden layer (none after the last).
+/// A query tower over right-padded histories (embedding rows, 0 = padding after the last real item). Both
+/// towers are causal: the state at position t depends only on the items at positions ≤ t (at most the last
+/// <see cref="TrainOptions.HistoryLength"/> of them), so one pass trains every next-item prediction of a window.
 /// </summary>
-internal sealed class HistoryTower : nn.Module<Tensor, Tensor, Tensor>
+internal abstract class QueryTower : nn.Module
 {
+    protected QueryTower(string name) : base(name)
+    {
+    }
+
+    /// <summary>States [B, T, d] at every position (training: one per next-item prediction).</summary>
+    /// <param name="history">Embedding rows [B, T], right-padded with 0.</param>
+    /// <param name="embedded">Their embeddings [B, T, d] (padding rows are zero).</param>
+    public abstract Tensor States(Tensor history, Tensor embedded);
+
+    /// <summary>The user vector [B, d]: the state at each row's last real item (every row has at least one).</summary>
+    public abstract Tensor Last(Tensor history, Tensor embedded);
+
+    /// <summary>The states [P, d] at the flat positions <paramref name="where"/> [P] of [B, T] only (training's target positions).</summary>
+    public virtual Tensor At(Tensor history, Tensor embedded, Tensor where)
+    {
+        using var states = States(history, embedded);
+        using var flat = states.view(history.shape[0] * history.shape[1], -1);
+        return flat.index_select(0, where);
+    }
+
+    /// <summary>Builds the tower <paramref name="o"/> names.</summary>
+    public static QueryTower Create(TrainOptions o) => o.Tower == TowerKind.Attention
+        ? new AttentionTower(o.EmbeddingDim, o.HistoryLength, o.Blocks, o.Heads, o.FeedForward, o.Dropout, o.EmbeddingInitStd)
+        : new MeanTower(o.EmbeddingDim, o.HistoryLength, o.TowerWidth, o.Dropout);
+}
+
+/// <summary>
+/// The spec's query tower: masked mean of the last L item embeddings, then an MLP <c>d → w → w → w → d</c>
+/// with ReLU and dropout after each hidden layer (none after the last).
+/// </summary>
+internal sealed class MeanTower : QueryTower
+{
+    private readonly int _length;
     private readonly Linear _l0;
     private readonly Linear _l1;
     private readonly Linear _l2;
     private readonly Linear _l3;
     private readonly Dropout _dropout;
 
-    public HistoryTower(int d, int width, double dropout) : base(nameof(HistoryTower))
+    public MeanTower(int d, int length, int width, double dropout) : base(nameof(MeanTower))
     {
+        _length = length;
         _l0 = nn.Linear(d, width);
         _l1 = nn.Linear(width, width);
         _l2 = nn.Linear(width, width);
@@ -31,21 +66,167 @@ internal sealed class HistoryTower : nn.Module<Tensor, Tensor, Tensor>
 
     public Linear[] Layers => [_l0, _l1, _l2, _l3];
 
-    /// <summary>history: [B, L] embedding rows (0 = padding); embedded: [B, L, d].</summary>
-    public override Tensor forward(Tensor history, Tensor embedded)
+    /// <summary>Sliding masked mean over the last L positions (prefix sums), then the MLP at every position.</summary>
+    public override Tensor States(Tensor history, Tensor embedded)
+    {
+        using var scope = NewDisposeScope();
+        return Mlp(SlidingMean(history, embedded)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The MLP runs on the target positions only (a window's context positions only feed the means).</summary>
+    public override Tensor At(Tensor history, Tensor embedded, Tensor where)
+    {
+        using var scope = NewDisposeScope();
+        var means = SlidingMean(history, embedded).view(history.shape[0] * history.shape[1], -1).index_select(0, where);
+        return Mlp(means).MoveToOuterDisposeScope();
+    }
+
+    private Tensor SlidingMean(Tensor history, Tensor embedded)
+    {
+        using var scope = NewDisposeScope();
+        long b = history.shape[0], t = history.shape[1], d = embedded.shape[2];
+        var mask = Mask(history);
+        var sum = (embedded * mask).cumsum(1L);
+        var count = mask.cumsum(1L);
+        if (t > _length)
+        {
+            // Window [t − L + 1, t]: subtract the prefix sum that ends L positions earlier.
+            sum = sum - cat([zeros(b, _length, d), sum.narrow(1, 0, t - _length)], 1);
+            count = count - cat([zeros(b, _length, 1), count.narrow(1, 0, t - _length)], 1);
+        }
+        return (sum / count.clamp_min(1f)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Masked mean over the whole row (the caller passes at most the last L items), then the MLP.</summary>
+    public override Tensor Last(Tensor history, Tensor embedded)
+    {
+        using var scope = NewDisposeScope();
+        var mask = Mask(history);
+        var sum = (embedded * mask).sum(1L);
+        var count = mask.sum(1L).clamp_min(1f);
+        return Mlp(sum / count).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor Mask(Tensor history)
     {
         // An explicit, disposed Scalar: an implicitly converted one can be finalized while libtorch still
         // reads it (a training run once failed here with "Unknown scalar type"; TorchSharp PR 1434).
         using var padding = (TorchSharp.Scalar)0L;
-        using var mask = history.ne(padding).unsqueeze(-1).to_type(ScalarType.Float32);
-        using var sum = (embedded * mask).sum(1L);
-        using var count = mask.sum(1L).clamp_min(1f);
-        var x = sum / count;
+        return history.ne(padding).unsqueeze(-1).to_type(ScalarType.Float32);
+    }
+
+    private Tensor Mlp(Tensor x)
+    {
         foreach (var layer in new[] { _l0, _l1, _l2 })
         {
             x = _dropout.forward(nn.functional.relu(layer.forward(x)));
         }
         return _l3.forward(x);
+    }
+}
+
+/// <summary>
+/// A SASRec-style causal self-attention tower (Kang &amp; McAuley, ICDM 2018), pre-LayerNorm: the item embedding
+/// plus a learned position embedding (row 0 = the oldest kept item), N blocks of
+/// <c>x += MHA(LN(x))</c> and <c>x += W₂·ReLU(W₁·LN(x))</c> under the causal mask, then a final LayerNorm.
+/// Dropout on the input, the attention weights and each residual branch. The engine computes the same
+/// function (index sections 20–29).
+/// </summary>
+internal sealed class AttentionTower : QueryTower
+{
+    private readonly Embedding _positions;
+    private readonly Dropout _dropout;
+    private readonly ModuleList<AttentionBlock> _blocks;
+    private readonly LayerNorm _final;
+
+    public AttentionTower(int d, int length, int blocks, int heads, int feedForward, double dropout, double positionStd) : base(nameof(AttentionTower))
+    {
+        _positions = nn.Embedding(length, d);
+        _dropout = nn.Dropout(dropout);
+        _blocks = nn.ModuleList([.. Enumerable.Range(0, blocks).Select(_ => new AttentionBlock(d, heads, feedForward, dropout))]);
+        _final = nn.LayerNorm(d, eps: LayerNormEpsilon);
+        RegisterComponents();
+        using (no_grad())
+        {
+            nn.init.normal_(_positions.weight!, 0, positionStd);
+        }
+    }
+
+    /// <summary>LayerNorm epsilon (torch's default), fixed so the engine can match it.</summary>
+    public const double LayerNormEpsilon = 1e-5;
+
+    public Embedding Positions => _positions;
+
+    public IReadOnlyList<AttentionBlock> Blocks => [.. _blocks];
+
+    public LayerNorm Final => _final;
+
+    public override Tensor States(Tensor history, Tensor embedded)
+    {
+        using var scope = NewDisposeScope();
+        long t = history.shape[1];
+        var x = _dropout.forward(embedded + _positions.weight!.narrow(0, 0, t).unsqueeze(0));
+        foreach (var block in _blocks)
+        {
+            x = block.forward(x);
+        }
+        return _final.forward(x).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor Last(Tensor history, Tensor embedded)
+    {
+        using var scope = NewDisposeScope();
+        using var padding = (TorchSharp.Scalar)0L;
+        long d = embedded.shape[2];
+        var last = (history.ne(padding).sum(1L) - 1L).clamp_min(0L).view(-1, 1, 1).expand(-1, 1, d);
+        return States(history, embedded).gather(1, last).squeeze(1).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>One pre-LayerNorm transformer block with causal multi-head self-attention and a ReLU feed-forward layer.</summary>
+internal sealed class AttentionBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly int _heads;
+    private readonly double _dropoutRate;
+    private readonly LayerNorm _norm1;
+    private readonly Linear _in;
+    private readonly Linear _out;
+    private readonly LayerNorm _norm2;
+    private readonly Linear _ff1;
+    private readonly Linear _ff2;
+    private readonly Dropout _dropout;
+
+    public AttentionBlock(int d, int heads, int feedForward, double dropout) : base(nameof(AttentionBlock))
+    {
+        _heads = heads;
+        _dropoutRate = dropout;
+        _norm1 = nn.LayerNorm(d, eps: AttentionTower.LayerNormEpsilon);
+        _in = nn.Linear(d, 3 * d);
+        _out = nn.Linear(d, d);
+        _norm2 = nn.LayerNorm(d, eps: AttentionTower.LayerNormEpsilon);
+        _ff1 = nn.Linear(d, feedForward);
+        _ff2 = nn.Linear(feedForward, d);
+        _dropout = nn.Dropout(dropout);
+        RegisterComponents();
+        Init.He(_in, 1);
+        Init.He(_out, 1);
+        Init.He(_ff1, Math.Sqrt(2));
+        Init.He(_ff2, 1);
+    }
+
+    /// <summary>Before attention, the q/k/v projection (3d × d: q rows, then k, then v), the output projection, before the FFN, FFN layers.</summary>
+    public (LayerNorm Norm1, Linear In, Linear Out, LayerNorm Norm2, Linear FeedForward1, Linear FeedForward2) Parts => (_norm1, _in, _out, _norm2, _ff1, _ff2);
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1], d = x.shape[2];
+        long dh = d / _heads;
+        var qkv = _in.forward(_norm1.forward(x)).view(b, t, 3, _heads, dh).permute(2, 0, 3, 1, 4);
+        var attended = nn.functional.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], p: training ? _dropoutRate : 0, is_casual: true);
+        x = x + _dropout.forward(_out.forward(attended.transpose(1, 2).reshape(b, t, d)));
+        var hidden = _dropout.forward(nn.functional.relu(_ff1.forward(_norm2.forward(x))));
+        return (x + _dropout.forward(_ff2.forward(hidden))).MoveToOuterDisposeScope();
     }
 }
 
@@ -91,8 +272,50 @@ internal abstract class RecommenderNet : nn.Module
         return e;
     }
 
-    /// <summary>Training loss of a batch: history rows [B, L], positive rows [B], shared negative rows [N].</summary>
-    public abstract (Tensor Loss, Tensor? Codes) Loss(Tensor history, Tensor positives, Tensor negatives);
+    /// <summary>
+    /// Training loss of a batch of windows: sampled softmax of every target position's next item against the
+    /// shared negatives.
+    /// </summary>
+    /// <param name="inputs">Input rows [B, T], right-padded with 0.</param>
+    /// <param name="targets">The next item's row at each position [B, T]; 0 where a position has no target.</param>
+    /// <param name="negatives">Shared negative rows [N].</param>
+    /// <param name="correction">The logQ correction subtracted from each negative's logit [N], or null.</param>
+    public abstract (Tensor Loss, Tensor? Codes) Loss(Tensor inputs, Tensor targets, Tensor negatives, Tensor? correction);
+
+    /// <summary>The flat indices [P] of the positions of <paramref name="targets"/> [B, T] that have a target.</summary>
+    protected static Tensor TargetPositions(Tensor targets)
+    {
+        using var none = (TorchSharp.Scalar)0L;
+        using var flat = targets.flatten();
+        using var has = flat.ne(none);
+        using var nonzero = has.nonzero();
+        return nonzero.squeeze(1);
+    }
+
+    /// <summary>
+    /// Mean cross-entropy of the positive (column 0) against the negatives: logits pos [P] and neg [P, N] for
+    /// positive rows [P] and negative rows [N]. A negative equal to the row's positive (an accidental hit) is
+    /// masked out; <paramref name="correction"/> [N] is subtracted from the negatives' logits.
+    /// </summary>
+    protected static Tensor SampledSoftmax(Tensor pos, Tensor neg, Tensor positives, Tensor negatives, Tensor? correction)
+    {
+        using var scope = NewDisposeScope();
+        if (correction is not null)
+        {
+            neg = neg - correction.unsqueeze(0);
+        }
+        var hits = negatives.unsqueeze(0).eq(positives.unsqueeze(1));
+        var logits = cat([pos.unsqueeze(1), neg.masked_fill(hits, float.NegativeInfinity)], 1);
+        return nn.functional.cross_entropy(logits, zeros(pos.shape[0], dtype: ScalarType.Int64)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>L2 on the distinct embedding rows a batch uses, per target.</summary>
+    protected Tensor L2Term(Tensor inputs, Tensor positives, Tensor negatives)
+    {
+        using var scope = NewDisposeScope();
+        var rows = cat([inputs.flatten(), positives, negatives], 0).unique().Item1;
+        return (Items.forward(rows).pow(2).sum() / positives.shape[0]).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Full-catalogue scores [B, n] for histories [B, L] (eval mode, no grad): the model's validation score.</summary>
     public abstract Tensor ScoreAll(Tensor history);
@@ -108,7 +331,7 @@ internal sealed class SparCodeNet : RecommenderNet
 {
     private readonly TrainOptions _o;
     private readonly Embedding _items;
-    private readonly HistoryTower _tower;
+    private readonly QueryTower _tower;
     private readonly Linear _heads;
     private readonly Linear _itemHeads;
     private readonly Linear _fUser;
@@ -121,13 +344,14 @@ internal sealed class SparCodeNet : RecommenderNet
     private readonly Tensor _emaSum;
     private readonly Tensor _initialized;
     private readonly Generator _generator;
+    private readonly Generator _pairSampler;
 
     public SparCodeNet(int itemCount, TrainOptions o) : base(nameof(SparCodeNet))
     {
         _o = o;
         int sub = o.TokenDim / o.Subspaces;
         _items = NewItemEmbedding(itemCount, o.EmbeddingDim, o.EmbeddingInitStd);
-        _tower = new HistoryTower(o.EmbeddingDim, o.TowerWidth, o.Dropout);
+        _tower = QueryTower.Create(o);
         _heads = nn.Linear(o.EmbeddingDim, o.UserTokens * o.TokenDim);
         _itemHeads = nn.Linear(o.EmbeddingDim, o.ItemTokens * o.TokenDim);
         _fUser = nn.Linear(o.TokenDim, o.MlpWidth, hasBias: false);
@@ -151,6 +375,7 @@ internal sealed class SparCodeNet : RecommenderNet
         _emaSum = zeros(o.Subspaces, o.CodebookSize, sub);
         _initialized = zeros(1);
         _generator = new Generator((ulong)o.Seed + 17);
+        _pairSampler = new Generator((ulong)o.Seed + 29);
         RegisterComponents();
         register_buffer("codebooks", _codebooks);
         register_buffer("ema_count", _emaCount);
@@ -160,7 +385,7 @@ internal sealed class SparCodeNet : RecommenderNet
 
     public override Embedding Items => _items;
 
-    public HistoryTower Tower => _tower;
+    public QueryTower Tower => _tower;
 
     public Linear Heads => _heads;
 
@@ -183,11 +408,11 @@ internal sealed class SparCodeNet : RecommenderNet
     /// <summary>Codewords re-seeded so far, all codebooks.</summary>
     public long Reseeded { get; private set; }
 
-    /// <summary>Unquantized user tokens [B, K_u, D].</summary>
+    /// <summary>Unquantized user tokens [B, K_u, D] of histories [B, T] (right-padded, at most L items each).</summary>
     public Tensor Tokens(Tensor history)
     {
         using var embedded = _items.forward(history);
-        using var x = _tower.forward(history, embedded);
+        using var x = _tower.Last(history, embedded);
         return _heads.forward(x).view(history.shape[0], _o.UserTokens, _o.TokenDim);
     }
 
@@ -323,30 +548,39 @@ internal sealed class SparCodeNet : RecommenderNet
         return o.squeeze(-1);
     }
 
-    public override (Tensor Loss, Tensor? Codes) Loss(Tensor history, Tensor positives, Tensor negatives)
+    /// <summary>
+    /// Every target position's K_u tokens are quantized (and update the codebooks); the pair loss runs on at
+    /// most <see cref="TrainOptions.PairPositions"/> of them, sampled uniformly, because f costs
+    /// positions × K_u × (1 + N) × width per batch.
+    /// </summary>
+    public override (Tensor Loss, Tensor? Codes) Loss(Tensor inputs, Tensor targets, Tensor negatives, Tensor? correction)
     {
-        long b = history.shape[0];
-        var z = Tokens(history).reshape(b * _o.UserTokens, _o.TokenDim);
+        var where = TargetPositions(targets);
+        var states = _tower.At(inputs, _items.forward(inputs), where);
+        long p = where.shape[0];
+        var z = _heads.forward(states).view(p * _o.UserTokens, _o.TokenDim);
         var (codes, zq) = Quantize(z, update: training);
         // Straight-through: forward uses ẑ, backward passes the gradient to z.
         var zst = UseQuantized || !training ? z + (zq - z).detach() : z;
         var commit = (z - zq.detach()).pow(2).mean();
-        var u = UserPart(zst);
-        var p = ItemPart(cat([positives, negatives], 0));
-        long width = p.shape[1];
-        var pos = Pair(u.view(b, _o.UserTokens, width), p.narrow(0, 0, b).unsqueeze(1)).sum(1L);
-        var neg = Pair(u.view(b, _o.UserTokens, 1, width), p.narrow(0, b, negatives.shape[0]).view(1, 1, negatives.shape[0], width)).sum(1L);
-        var logits = cat([pos.unsqueeze(1), neg.masked_fill(negatives.unsqueeze(0).eq(positives.unsqueeze(1)), float.NegativeInfinity)], 1);
-        var loss = nn.functional.cross_entropy(logits, zeros(b, dtype: ScalarType.Int64))
+        var positives = targets.flatten().index_select(0, where);
+        var tokens = zst.view(p, _o.UserTokens, _o.TokenDim);
+        if (_o.PairPositions > 0 && p > _o.PairPositions)
+        {
+            var pick = randperm(p, generator: _pairSampler).narrow(0, 0, _o.PairPositions);
+            tokens = tokens.index_select(0, pick);
+            positives = positives.index_select(0, pick);
+        }
+        long s = positives.shape[0];
+        var u = UserPart(tokens);
+        var items = ItemPart(cat([positives, negatives], 0));
+        long width = items.shape[1];
+        var pos = Pair(u, items.narrow(0, 0, s).unsqueeze(1)).sum(1L);
+        var neg = Pair(u.view(s, _o.UserTokens, 1, width), items.narrow(0, s, negatives.shape[0]).view(1, 1, negatives.shape[0], width)).sum(1L);
+        var loss = SampledSoftmax(pos, neg, positives, negatives, correction)
             + (float)_o.Commitment * commit
-            + (float)_o.L2 * L2Term(history, positives, negatives, b);
-        return (loss, codes.view(b, _o.UserTokens));
-    }
-
-    private Tensor L2Term(Tensor history, Tensor positives, Tensor negatives, long b)
-    {
-        var rows = cat([history.flatten(), positives, negatives], 0).unique().Item1;
-        return _items.forward(rows).pow(2).sum() / b;
+            + (float)_o.L2 * L2Term(inputs, positives, negatives);
+        return (loss, codes.view(p, _o.UserTokens));
     }
 
     /// <summary>f(ẑ_c, v_i) for codes [C] against item part rows [n, H]: [C, n], in chunks that bound memory.</summary>
@@ -417,46 +651,64 @@ internal sealed class SparCodeNet : RecommenderNet
     }
 }
 
-/// <summary>The two-tower baseline: the same query tower and item embedding; score = tower(history) · E[i].</summary>
+/// <summary>
+/// The two-tower baseline: the same query tower and item embedding; score = tower(history) · E[i], or with
+/// <see cref="TrainOptions.Normalize"/> the cosine of the two divided by the temperature.
+/// </summary>
 internal sealed class TwoTowerNet : RecommenderNet
 {
     private readonly TrainOptions _o;
     private readonly Embedding _items;
-    private readonly HistoryTower _tower;
+    private readonly QueryTower _tower;
 
     public TwoTowerNet(int itemCount, TrainOptions o) : base(nameof(TwoTowerNet))
     {
         _o = o;
         _items = NewItemEmbedding(itemCount, o.EmbeddingDim, o.EmbeddingInitStd);
-        _tower = new HistoryTower(o.EmbeddingDim, o.TowerWidth, o.Dropout);
+        _tower = QueryTower.Create(o);
         RegisterComponents();
     }
 
     public override Embedding Items => _items;
 
+    public QueryTower Tower => _tower;
+
+    /// <summary>User vectors [B, d] of histories [B, T] (right-padded, at most L items each); unit length with <see cref="TrainOptions.Normalize"/>.</summary>
     public Tensor User(Tensor history)
     {
         using var embedded = _items.forward(history);
-        return _tower.forward(history, embedded);
+        using var last = _tower.Last(history, embedded);
+        return Vectors(last);
     }
 
-    public override (Tensor Loss, Tensor? Codes) Loss(Tensor history, Tensor positives, Tensor negatives)
+    /// <summary>The item vectors [n, d] that serving ranks by inner product (internal id order, no padding row).</summary>
+    public Tensor ItemVectors()
     {
-        long b = history.shape[0];
-        var u = User(history);
-        var pos = (u * _items.forward(positives)).sum(1L);
-        var neg = u.matmul(_items.forward(negatives).t());
-        var logits = cat([pos.unsqueeze(1), neg.masked_fill(negatives.unsqueeze(0).eq(positives.unsqueeze(1)), float.NegativeInfinity)], 1);
-        var rows = cat([history.flatten(), positives, negatives], 0).unique().Item1;
-        var loss = nn.functional.cross_entropy(logits, zeros(b, dtype: ScalarType.Int64)) + (float)_o.L2 * _items.forward(rows).pow(2).sum() / b;
+        using var rows = _items.weight!.narrow(0, 1, _items.weight.shape[0] - 1);
+        return Vectors(rows);
+    }
+
+    private Tensor Vectors(Tensor x) => _o.Normalize ? nn.functional.normalize(x, dim: -1) : x.alias();
+
+    public override (Tensor Loss, Tensor? Codes) Loss(Tensor inputs, Tensor targets, Tensor negatives, Tensor? correction)
+    {
+        var where = TargetPositions(targets);
+        var u = Vectors(_tower.At(inputs, _items.forward(inputs), where));
+        var positives = targets.flatten().index_select(0, where);
+        var pos = (u * Vectors(_items.forward(positives))).sum(1L);
+        var neg = u.matmul(Vectors(_items.forward(negatives)).t());
+        if (_o.Normalize)
+        {
+            pos = pos / (float)_o.Temperature;
+            neg = neg / (float)_o.Temperature;
+        }
+        var loss = SampledSoftmax(pos, neg, positives, negatives, correction) + (float)_o.L2 * L2Term(inputs, positives, negatives);
         return (loss, null);
     }
 
     public override Tensor ScoreAll(Tensor history)
     {
         using var scope = NewDisposeScope();
-        var u = User(history);
-        var e = _items.weight!.narrow(0, 1, _items.weight.shape[0] - 1);
-        return u.matmul(e.t()).MoveToOuterDisposeScope();
+        return User(history).matmul(ItemVectors().t()).MoveToOuterDisposeScope();
     }
 }

@@ -14,6 +14,32 @@ public enum ModelKind
     TwoTower,
 }
 
+/// <summary>Which query tower encodes the history.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<TowerKind>))]
+public enum TowerKind
+{
+    /// <summary>The spec's tower: masked mean of the last L item embeddings, then an MLP.</summary>
+    Mean,
+
+    /// <summary>
+    /// A SASRec-style causal self-attention tower: item embedding plus a learned position embedding (position 0 =
+    /// the oldest kept item), pre-LayerNorm blocks of multi-head attention and a ReLU feed-forward layer, a final
+    /// LayerNorm; the last position's output is the user vector.
+    /// </summary>
+    Attention,
+}
+
+/// <summary>Which validation metric selects the checkpoint and drives early stopping.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SelectionMetric>))]
+public enum SelectionMetric
+{
+    /// <summary>NDCG@10.</summary>
+    Ndcg10,
+
+    /// <summary>HR@50.</summary>
+    Hr50,
+}
+
 /// <summary>How negatives are sampled (shared by the whole batch).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<NegativeSampling>))]
 public enum NegativeSampling
@@ -40,13 +66,28 @@ public sealed record TrainOptions
     /// <summary>Standard deviation of the item embedding's normal initialization (ours).</summary>
     public double EmbeddingInitStd { get; init; } = 0.05;
 
-    /// <summary>History length <c>L</c> read by the query tower [20].</summary>
+    /// <summary>
+    /// History length <c>L</c> read by the query tower [20]: the most recent L items; older ones are dropped. The
+    /// attention tower's position embedding has L rows.
+    /// </summary>
     public int HistoryLength { get; init; } = 20;
 
-    /// <summary>Hidden width of the query-tower MLP (d → w → w → w → d) [256].</summary>
+    /// <summary>Query tower kind (ours: <see cref="TowerKind.Mean"/>, the spec's).</summary>
+    public TowerKind Tower { get; init; } = TowerKind.Mean;
+
+    /// <summary>Hidden width of the mean tower's MLP (d → w → w → w → d) [256].</summary>
     public int TowerWidth { get; init; } = 256;
 
-    /// <summary>Dropout in the query tower [0.1].</summary>
+    /// <summary>Attention tower: number of blocks (ours: 2, as SASRec).</summary>
+    public int Blocks { get; init; } = 2;
+
+    /// <summary>Attention tower: attention heads per block; must divide d (ours: 1, as SASRec).</summary>
+    public int Heads { get; init; } = 1;
+
+    /// <summary>Attention tower: feed-forward width (0: d, as SASRec).</summary>
+    public int FeedForwardWidth { get; init; }
+
+    /// <summary>Dropout in the query tower (mean tower: after each hidden layer; attention tower: on the input embeddings, the attention weights and each residual branch) [0.1].</summary>
     public double Dropout { get; init; } = 0.1;
 
     /// <summary>User tokens <c>K_u</c> [4].</summary>
@@ -94,23 +135,54 @@ public sealed record TrainOptions
     /// <summary>Sampled negatives per batch, shared by all rows (ours: 50, as the prototype).</summary>
     public int Negatives { get; init; } = 50;
 
+    /// <summary>
+    /// Also use the batch's other positives as negatives, with the logQ correction (ours, off): every negative's
+    /// logit is lowered by the log of its expected count among the batch's negatives.
+    /// </summary>
+    public bool InBatchNegatives { get; init; }
+
+    /// <summary>
+    /// Two-tower: score with L2-normalised user and item vectors divided by <see cref="Temperature"/> (cosine
+    /// similarity) instead of the raw dot product (ours, off). Serving uses the normalised item vectors.
+    /// </summary>
+    public bool Normalize { get; init; }
+
+    /// <summary>Temperature of the normalised two-tower score (ours: 0.05, as the HSTU reference configs).</summary>
+    public double Temperature { get; init; } = 0.05;
+
+    /// <summary>
+    /// SparCode: at most this many target positions per batch enter the pair loss, sampled uniformly (every
+    /// position's tokens are still quantized and update the codebooks). 0: all. Ours: 256, the pair-loss cost of
+    /// the old one-example-per-prefix batch.
+    /// </summary>
+    public int PairPositions { get; init; } = 256;
+
     /// <summary>Negative sampling.</summary>
     public NegativeSampling Sampling { get; init; } = NegativeSampling.Uniform;
 
-    /// <summary>Batch size (ours: 256).</summary>
+    /// <summary>
+    /// Batch size in training windows (ours: 256). A window is up to L consecutive next-item predictions of one
+    /// user, encoded once under the causal mask; every position with a target is one example.
+    /// </summary>
     public int BatchSize { get; init; } = 256;
 
-    /// <summary>Adam learning rate (ours: 1e-3).</summary>
+    /// <summary>AdamW learning rate (ours: 1e-3).</summary>
     public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>AdamW decoupled weight decay (ours: 0, which is Adam).</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Validation metric that selects the checkpoint and drives early stopping (ours: NDCG@10).</summary>
+    public SelectionMetric SelectOn { get; init; } = SelectionMetric.Ndcg10;
 
     /// <summary>Maximum epochs.</summary>
     public int Epochs { get; init; } = 20;
 
-    /// <summary>Epochs without a better validation HR@50 before stopping.</summary>
+    /// <summary>Epochs without a better smoothed validation metric (<see cref="SelectOn"/>, mean of the last two epochs) before stopping.</summary>
     public int Patience { get; init; } = 3;
 
-    /// <summary>Validate on at most this many users (0: all), chosen by seed.</summary>
-    public int ValidationUsers { get; init; } = 5000;
+    /// <summary>Validate on at most this many users (0: all, the default), chosen by seed.</summary>
+    public int ValidationUsers { get; init; }
 
     /// <summary>Seed for weights, shuffling and sampling.</summary>
     public int Seed { get; init; } = 1;
@@ -133,11 +205,20 @@ public sealed record TrainOptions
         if (Math.Pow(CodebookSize, Subspaces) > 1 << 24) return $"{CodebookSize}^{Subspaces} codes is more than 2^24.";
         if (Dropout is < 0 or >= 1) return $"dropout {Dropout} must be in [0, 1).";
         if (EmaDecay is <= 0 or >= 1) return $"EMA decay {EmaDecay} must be in (0, 1).";
+        if (Tower == TowerKind.Attention && (Blocks < 1 || Heads < 1 || EmbeddingDim % Heads != 0 || FeedForwardWidth < 0))
+        {
+            return $"attention tower: blocks {Blocks} and heads {Heads} must be positive, heads must divide d = {EmbeddingDim}, feed-forward width {FeedForwardWidth} must be 0 (d) or positive.";
+        }
+        if (Temperature <= 0 || WeightDecay < 0 || PairPositions < 0) return "temperature must be positive; weight decay and pair positions must not be negative.";
         if (Negatives < 1 || BatchSize < 1 || Epochs < 1 || Patience < 1) return "negatives, batch size, epochs and patience must be positive.";
         if (LearningRate <= 0) return "the learning rate must be positive.";
         if (Model == ModelKind.SparCode && BatchSize * UserTokens < CodebookSize) return $"batch × K_u = {BatchSize * UserTokens} tokens cannot seed {CodebookSize} codewords; raise the batch size.";
         return null;
     }
+
+    /// <summary>The attention tower's feed-forward width (<see cref="FeedForwardWidth"/>, or d when 0).</summary>
+    [JsonIgnore]
+    public int FeedForward => FeedForwardWidth > 0 ? FeedForwardWidth : EmbeddingDim;
 
     /// <summary>Number of codes <c>K_c^M</c>.</summary>
     [JsonIgnore]

@@ -68,23 +68,86 @@ public sealed class TrainedModel : IDisposable
     public void Dispose() => Net.Dispose();
 }
 
+/// <summary>
+/// A training window of one user's sequence: items <c>[Start, End)</c> are the tower's inputs, and every input
+/// position <c>a ≥ FirstTarget</c> predicts item <c>a + 1</c>. Positions before <c>FirstTarget</c> are context only.
+/// </summary>
+/// <param name="User">Row of the dataset.</param>
+/// <param name="Start">First input item.</param>
+/// <param name="FirstTarget">First input position with a target.</param>
+/// <param name="End">One past the last input item (its target is item End).</param>
+internal readonly record struct Window(int User, int Start, int FirstTarget, int End);
+
 /// <summary>Builds model inputs from sequences.</summary>
 internal static class Batches
 {
-    /// <summary>Histories (the <paramref name="length"/> items before each end) as embedding rows [B, L], left-padded with 0.</summary>
+    /// <summary>
+    /// Histories (the <paramref name="length"/> items before each end) as embedding rows [B, T], right-padded
+    /// with 0, T = the longest of them.
+    /// </summary>
     public static Tensor Histories(int[][] sequences, IReadOnlyList<(int User, int End)> rows, int length)
     {
-        var data = new long[rows.Count * length];
+        int width = 1;
+        foreach (var (_, end) in rows)
+        {
+            width = Math.Max(width, Math.Min(length, end));
+        }
+        var data = new long[rows.Count * width];
         for (int r = 0; r < rows.Count; r++)
         {
             var (u, end) = rows[r];
             int start = Math.Max(0, end - length);
-            int n = end - start;
-            for (int t = 0; t < n; t++)
+            for (int t = start; t < end; t++)
             {
-                data[r * length + length - n + t] = sequences[u][start + t] + 1L;
+                data[r * width + t - start] = sequences[u][t] + 1L;
             }
         }
-        return tensor(data, [rows.Count, length]);
+        return tensor(data, [rows.Count, width]);
+    }
+
+    /// <summary>
+    /// Every training window of the users' training parts, end-aligned so that each next-item prediction is in
+    /// exactly one window: windows of up to <paramref name="length"/> targets, each with up to
+    /// <paramref name="context"/> earlier items as context.
+    /// </summary>
+    public static List<Window> Windows(SequenceDataset data, int length, int context)
+    {
+        var windows = new List<Window>();
+        for (int u = 0; u < data.UserCount; u++)
+        {
+            int targets = data.Train(u).Length - 1;
+            for (int end = targets; end > 0; end -= length)
+            {
+                int first = Math.Max(0, end - length);
+                windows.Add(new Window(u, Math.Max(0, first - context), first, end));
+            }
+        }
+        return windows;
+    }
+
+    /// <summary>Inputs and targets [B, T] of windows (embedding rows, right-padded with 0; target 0 = none).</summary>
+    public static (Tensor Inputs, Tensor Targets) Windowed(int[][] sequences, ReadOnlySpan<Window> windows)
+    {
+        int width = 1;
+        foreach (var w in windows)
+        {
+            width = Math.Max(width, w.End - w.Start);
+        }
+        var inputs = new long[windows.Length * width];
+        var targets = new long[windows.Length * width];
+        for (int r = 0; r < windows.Length; r++)
+        {
+            var w = windows[r];
+            var seq = sequences[w.User];
+            for (int a = w.Start; a < w.End; a++)
+            {
+                inputs[r * width + a - w.Start] = seq[a] + 1L;
+                if (a >= w.FirstTarget)
+                {
+                    targets[r * width + a - w.Start] = seq[a + 1] + 1L;
+                }
+            }
+        }
+        return (tensor(inputs, [windows.Length, width]), tensor(targets, [windows.Length, width]));
     }
 }

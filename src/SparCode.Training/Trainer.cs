@@ -7,22 +7,34 @@ namespace SparCode.Training;
 /// <summary>One epoch's record.</summary>
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="Seconds">Training time of the epoch (without validation).</param>
-/// <param name="Loss">Mean training loss.</param>
-/// <param name="ValidationHr50">Validation HR@50 (full ranking, history excluded).</param>
+/// <param name="Loss">Mean training loss per batch.</param>
+/// <param name="ValidationHr10">Validation HR@10 (full ranking, history excluded).</param>
+/// <param name="ValidationHr50">Validation HR@50.</param>
+/// <param name="ValidationNdcg10">Validation NDCG@10.</param>
+/// <param name="Selection">The smoothed selection metric (<see cref="TrainOptions.SelectOn"/>, mean of this epoch and the one before).</param>
+/// <param name="ValidationSeconds">Time of the validation pass.</param>
+/// <param name="ResidentMiB">Resident memory of the process after the epoch (MiB).</param>
+/// <param name="PeakResidentMiB">Peak resident memory of the process so far (MiB).</param>
+/// <param name="LiveTensors">Native tensors alive on this thread after the epoch (flat from epoch to epoch when nothing leaks).</param>
 /// <param name="CodebookUsage">SparCode: distinct codewords used per codebook in the epoch's last batch.</param>
 /// <param name="Perplexity">SparCode: mean assignment perplexity over codebooks, last batch.</param>
-public sealed record EpochRecord(int Epoch, double Seconds, double Loss, double ValidationHr50, int[] CodebookUsage, double Perplexity);
+public sealed record EpochRecord(int Epoch, double Seconds, double Loss, double ValidationHr10, double ValidationHr50, double ValidationNdcg10,
+    double Selection, double ValidationSeconds, double ResidentMiB, double PeakResidentMiB, long LiveTensors, int[] CodebookUsage, double Perplexity);
 
-/// <summary>Trains a model with sampled softmax, validates each epoch and keeps the best checkpoint.</summary>
+/// <summary>Trains a model with sampled softmax over every next-item prediction, validates each epoch and keeps the best checkpoint.</summary>
 public static class Trainer
 {
     /// <summary>
-    /// Trains on every next-item prediction in the users' training parts (history = the items before
-    /// it), validates HR@50 on the second-to-last items each epoch, stops after
-    /// <see cref="TrainOptions.Patience"/> epochs without improvement, and returns the best checkpoint
-    /// (also saved to <paramref name="outFolder"/> when given).
+    /// Trains on every next-item prediction in the users' training parts: each user's training items are cut
+    /// into end-aligned windows of up to L predictions (<see cref="Batches.Windows"/>), each window is encoded
+    /// once by the causal tower and every position predicts its next item against the batch's shared
+    /// negatives. Validates on the second-to-last items each epoch (all users unless
+    /// <see cref="TrainOptions.ValidationUsers"/> caps them), selects on <see cref="TrainOptions.SelectOn"/>
+    /// averaged over the last two epochs, stops after <see cref="TrainOptions.Patience"/> epochs without
+    /// improvement, and returns the best checkpoint (also saved to <paramref name="outFolder"/> when given).
+    /// Native tensors are released per batch, so memory stays flat across epochs.
     /// </summary>
-    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    /// <exception cref="ArgumentException">The options are invalid, or the data has no training examples.</exception>
     public static (TrainedModel Model, IReadOnlyList<EpochRecord> Epochs, ModelManifest Manifest) Train(
         SequenceDataset data, TrainOptions o, string? outFolder, Action<string>? log = null, string dataPath = "synthetic",
         InteractionFormat format = InteractionFormat.Auto, CancellationToken cancellationToken = default)
@@ -41,17 +53,12 @@ public static class Trainer
         manual_seed(o.Seed);
         var model = TrainedModel.Create(o, data.ItemCount);
         var net = model.Net;
-        using var optimizer = optim.Adam(net.parameters(), o.LearningRate);
-        var examples = new List<(int User, int End)>();
-        for (int u = 0; u < data.UserCount; u++)
-        {
-            int train = data.Train(u).Length;
-            for (int end = 1; end < train; end++)
-            {
-                examples.Add((u, end));
-            }
-        }
-        if (examples.Count == 0)
+        using var optimizer = optim.AdamW(net.parameters(), o.LearningRate, weight_decay: o.WeightDecay);
+        // The mean tower reads the L items before each target, so its windows carry L − 1 items of context; the
+        // attention tower's positions count from the window's first item, as SASRec's do.
+        var windows = Batches.Windows(data, o.HistoryLength, o.Tower == TowerKind.Mean ? o.HistoryLength - 1 : 0);
+        long targets = windows.Sum(w => (long)(w.End - w.FirstTarget));
+        if (targets == 0)
         {
             throw new ArgumentException("The data has no training examples (every user needs at least two training items).");
         }
@@ -63,14 +70,15 @@ public static class Trainer
         }
         var popularity = data.TrainPopularity();
         using var weights = tensor(popularity.Select(c => (float)(c + 1)).ToArray());
+        using var targetShare = InBatchShare(popularity);
         using var generator = new Generator((ulong)o.Seed + 5);
         var shuffle = new Random(o.Seed);
         var epochs = new List<EpochRecord>();
-        double best = -1;
+        double best = double.NegativeInfinity, previous = double.NaN;
         int bestEpoch = 0, since = 0;
         Dictionary<string, Tensor>? bestState = null;
-        int batches = (examples.Count + o.BatchSize - 1) / o.BatchSize;
-        log($"training {o.Model} on {examples.Count:N0} examples ({data.UserCount:N0} users, {data.ItemCount:N0} items), {batches} batches of {o.BatchSize} per epoch, {validationUsers.Count:N0} validation users");
+        int batches = (windows.Count + o.BatchSize - 1) / o.BatchSize;
+        log($"training {o.Model} ({o.Tower} tower) on {targets:N0} next-item predictions in {windows.Count:N0} windows ({data.UserCount:N0} users, {data.ItemCount:N0} items), {batches} batches of {o.BatchSize} windows per epoch, {validationUsers.Count:N0} validation users");
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
             net.train();
@@ -78,7 +86,7 @@ public static class Trainer
             {
                 sparCode.UseQuantized = epoch > o.QuantizerWarmupEpochs;
             }
-            var order = examples.OrderBy(_ => shuffle.Next()).ToArray();
+            var order = windows.OrderBy(_ => shuffle.Next()).ToArray();
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
             var lastReport = Stopwatch.StartNew();
@@ -86,13 +94,16 @@ public static class Trainer
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                var rows = order.AsSpan(b * o.BatchSize, Math.Min(o.BatchSize, order.Length - b * o.BatchSize)).ToArray();
-                var history = Batches.Histories(data.Sequences, rows, o.HistoryLength);
-                var positives = tensor(rows.Select(r => data.Sequences[r.User][r.End] + 1L).ToArray());
+                var (inputs, batchTargets) = Batches.Windowed(data.Sequences, order.AsSpan(b * o.BatchSize, Math.Min(o.BatchSize, order.Length - b * o.BatchSize)));
                 var negatives = (o.Sampling == NegativeSampling.Uniform
                     ? randint(0, data.ItemCount, [o.Negatives], generator: generator)
                     : multinomial(weights, o.Negatives, replacement: true, generator: generator)) + 1L;
-                var (loss, _) = net.Loss(history, positives, negatives);
+                Tensor? correction = null;
+                if (o.InBatchNegatives)
+                {
+                    (negatives, correction) = WithInBatch(negatives, batchTargets, targetShare, o.Negatives, data.ItemCount);
+                }
+                var (loss, _) = net.Loss(inputs, batchTargets, negatives, correction);
                 optimizer.zero_grad();
                 loss.backward();
                 optimizer.step();
@@ -105,27 +116,36 @@ public static class Trainer
             }
             double seconds = clock.Elapsed.TotalSeconds;
             net.eval();
-            double hr = Evaluator.ValidationHitRate(model, data, validationUsers, 50);
+            var validationClock = Stopwatch.StartNew();
+            var metrics = Evaluator.Validation(model, data, validationUsers);
+            double validationSeconds = validationClock.Elapsed.TotalSeconds;
+            double value = o.SelectOn == SelectionMetric.Hr50 ? metrics.HitRate(50) : metrics.Ndcg(10);
+            // One noisy epoch should not pick the checkpoint: select on the mean of this epoch and the one before.
+            double smoothed = double.IsNaN(previous) ? value : (previous + value) / 2;
+            previous = value;
             var (usage, perplexity) = net is SparCodeNet s ? (s.LastUsage, s.LastPerplexity.Average()) : ([], 0);
-            epochs.Add(new EpochRecord(epoch, seconds, lossSum / batches, hr, usage, perplexity));
-            bool better = hr > best;
-            log($"epoch {epoch}: {seconds:F1} s, loss {lossSum / batches:F4}, validation HR@50 {hr:F4}{(better ? " (best)" : "")}{Usage(net)}");
+            var memory = ProcessMemory.Read();
+            epochs.Add(new EpochRecord(epoch, seconds, lossSum / batches, metrics.HitRate(10), metrics.HitRate(50), metrics.Ndcg(10), smoothed,
+                validationSeconds, memory.ResidentMiB, memory.PeakResidentMiB, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount, usage, perplexity));
+            bool warmingUp = net is SparCodeNet && epoch <= o.QuantizerWarmupEpochs;
+            bool better = !warmingUp && smoothed > best;
+            log($"epoch {epoch}: {seconds:F1} s, loss {lossSum / batches:F4}, validation HR@10 {metrics.HitRate(10):F4} HR@50 {metrics.HitRate(50):F4} NDCG@10 {metrics.Ndcg(10):F4} ({validationSeconds:F1} s), selection {smoothed:F4}{(better ? " (best)" : "")}, RSS {memory.ResidentMiB:F0} MiB (peak {memory.PeakResidentMiB:F0}){Usage(net)}");
             if (better)
             {
-                best = hr;
+                best = smoothed;
                 bestEpoch = epoch;
                 since = 0;
                 DisposeState(bestState);
-                bestState = net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                bestState = Snapshot(net);
                 if (outFolder is not null)
                 {
                     // Keep the best checkpoint on disk as it improves, so an interrupted run still leaves one.
-                    model.Save(outFolder, new ModelManifest(o, data.ItemCount, dataPath, format, bestEpoch, best));
+                    model.Save(outFolder, new ModelManifest(o, data.ItemCount, dataPath, format, bestEpoch, metrics.HitRate(50)));
                 }
             }
-            else if (!(net is SparCodeNet && epoch <= o.QuantizerWarmupEpochs) && ++since >= o.Patience)
+            else if (!warmingUp && ++since >= o.Patience)
             {
-                log($"early stop: no better validation HR@50 for {o.Patience} epochs; keeping epoch {bestEpoch}");
+                log($"early stop: no better smoothed validation {o.SelectOn} for {o.Patience} epochs; keeping epoch {bestEpoch}");
                 break;
             }
         }
@@ -135,7 +155,8 @@ public static class Trainer
             DisposeState(bestState);
         }
         net.eval();
-        var manifest = new ModelManifest(o, data.ItemCount, dataPath, format, bestEpoch, best);
+        double bestHr50 = bestEpoch > 0 ? epochs[bestEpoch - 1].ValidationHr50 : 0;
+        var manifest = new ModelManifest(o, data.ItemCount, dataPath, format, bestEpoch, bestHr50);
         if (outFolder is not null)
         {
             model.Save(outFolder, manifest);
@@ -144,9 +165,42 @@ public static class Trainer
         return (model, epochs, manifest);
     }
 
+    /// <summary>Each item's share of the training targets, by embedding row ([n + 1], row 0 = 0).</summary>
+    private static Tensor InBatchShare(long[] popularity)
+    {
+        double total = Math.Max(1, popularity.Sum());
+        return tensor([0f, .. popularity.Select(c => (float)(c / total))]);
+    }
+
+    /// <summary>
+    /// Adds the batch's distinct targets to the uniform negatives and returns the logQ correction for all of
+    /// them: the log of each item's probability of being among the negatives, uniform draws
+    /// (<c>N/n</c>) plus being one of the batch's P targets (<c>1 − (1 − q_i)^P</c>, q = the item's share of the
+    /// training targets). Sampled softmax with this correction estimates the full softmax (Yi et al., RecSys 2019).
+    /// </summary>
+    private static (Tensor Negatives, Tensor Correction) WithInBatch(Tensor uniform, Tensor targets, Tensor share, int draws, int itemCount)
+    {
+        using var none = (TorchSharp.Scalar)0L;
+        var flat = targets.flatten();
+        var inBatch = flat.index_select(0, flat.ne(none).nonzero().squeeze(1)).unique().Item1;
+        long p = flat.ne(none).sum().item<long>();
+        var negatives = cat([uniform, inBatch], 0);
+        var q = share.index_select(0, negatives);
+        var included = 1f - (1f - q).pow(p);
+        var correction = (included + (float)draws / itemCount).log();
+        return (negatives, correction);
+    }
+
     private static string Usage(RecommenderNet net) => net is SparCodeNet s && s.LastUsage.Length > 0
         ? $", codewords used {string.Join("/", s.LastUsage)} of {s.Codebooks.shape[1]}, perplexity {s.LastPerplexity.Average():F1}, re-seeded {s.Reseeded}"
         : "";
+
+    /// <summary>A copy of every parameter and buffer; the intermediate detached views are disposed here, not left to the GC.</summary>
+    private static Dictionary<string, Tensor> Snapshot(RecommenderNet net)
+    {
+        using var scope = NewDisposeScope();
+        return net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().MoveToOuterDisposeScope());
+    }
 
     private static void DisposeState(Dictionary<string, Tensor>? state)
     {
@@ -159,4 +213,30 @@ public static class Trainer
             t.Dispose();
         }
     }
+}
+
+/// <summary>The process's resident memory, from <c>/proc/self/status</c> (zeros where it cannot be read).</summary>
+/// <param name="ResidentMiB">VmRSS.</param>
+/// <param name="PeakResidentMiB">VmHWM, the peak so far.</param>
+public readonly record struct ProcessMemory(double ResidentMiB, double PeakResidentMiB)
+{
+    /// <summary>Reads the current values.</summary>
+    public static ProcessMemory Read()
+    {
+        double rss = 0, peak = 0;
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = Kib(line) / 1024;
+                else if (line.StartsWith("VmHWM:", StringComparison.Ordinal)) peak = Kib(line) / 1024;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return new ProcessMemory(rss, peak);
+    }
+
+    private static double Kib(string line) => double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -9,7 +9,7 @@ namespace SparCode.Training;
 /// </summary>
 /// <param name="Dimension">Embedding size d.</param>
 /// <param name="ItemIds">External id of each item row, in the model's internal order.</param>
-/// <param name="Items">Item embeddings, n_items × d, row-major (the model's item table without its padding row).</param>
+/// <param name="Items">Item vectors, n_items × d, row-major (the model's item table without its padding row; unit length when trained with normalisation).</param>
 /// <param name="Users">Test users' query vectors, n_users × d, row-major, in <see cref="Evaluator.TestUsers"/> order.</param>
 /// <param name="Histories">Each test user's history as the evaluation uses it (every item before the test item, oldest first), external ids.</param>
 /// <param name="HeldOut">Each test user's held-out test item, external id.</param>
@@ -44,9 +44,10 @@ public static class TwoTowerExport
         var users = Evaluator.TestUsers(data);
         using var noGrad = no_grad();
         float[] items;
-        using (var weight = net.Items.weight!.narrow(0, 1, n).contiguous())
+        using (var vectors = net.ItemVectors())
+        using (var contiguous = vectors.contiguous())
         {
-            items = weight.data<float>().ToArray();
+            items = contiguous.data<float>().ToArray();
         }
         var userVectors = new float[(long)users.Length * d];
         int done = 0;

@@ -12,7 +12,7 @@ public sealed class TinyModels : IDisposable
         var options = new TrainOptions
         {
             EmbeddingDim = 16, HistoryLength = 10, TowerWidth = 32, UserTokens = 2, TokenDim = 8, Subspaces = 2, CodebookSize = 8,
-            ItemTokens = 2, MlpWidth = 32, Negatives = 32, BatchSize = 64, Epochs = 4, Patience = 4, Seed = 5, Threads = 1, LearningRate = 3e-3,
+            ItemTokens = 2, MlpWidth = 32, Negatives = 32, BatchSize = 16, Epochs = 4, Patience = 4, Seed = 5, Threads = 1, LearningRate = 3e-3,
         };
         (SparCode, SparCodeEpochs, _) = Trainer.Train(Data, options, null);
         Sparsity = new SparsityOptions { Density = 0.1 };
