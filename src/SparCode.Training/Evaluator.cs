@@ -42,12 +42,7 @@ public static class Evaluator
         foreach (var chunk in rows.Chunk(256))
         {
             using var scope = NewDisposeScope();
-            var scores = model.Net.ScoreAll(Batches.Histories(data.Sequences, chunk, model.Options.HistoryLength)).contiguous().data<float>().ToArray();
-            for (int r = 0; r < chunk.Length; r++)
-            {
-                var seq = data.Sequences[chunk[r].u];
-                metrics.Add(RankingMetrics.Rank(scores.AsSpan(r * data.ItemCount, data.ItemCount), seq[^2], seq.AsSpan(0, seq.Length - 2)));
-            }
+            AddRanks(metrics, data, chunk, model.Net.ScoreAll(Batches.Histories(data.Sequences, chunk, model.Options.HistoryLength)));
         }
         return metrics;
     }
@@ -112,8 +107,7 @@ public static class Evaluator
         {
             using var scope = NewDisposeScope();
             var rows = chunk.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
-            var scores = model.Net.ScoreAll(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength)).contiguous().data<float>().ToArray();
-            AddRanks(metrics, data, rows, scores);
+            AddRanks(metrics, data, rows, model.Net.ScoreAll(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength)));
         }
         return EvaluationRow.From(name, metrics, clock.Elapsed.TotalSeconds);
     }
@@ -135,20 +129,49 @@ public static class Evaluator
         {
             using var scope = NewDisposeScope();
             var rows = chunk.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
-            var scores = net.ScoreAllUnquantized(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength), itemPart).contiguous().data<float>().ToArray();
-            AddRanks(metrics, data, rows, scores);
+            AddRanks(metrics, data, rows, net.ScoreAllUnquantized(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength), itemPart));
         }
         return EvaluationRow.From("all-to-all ceiling (unquantized, no threshold)", metrics, clock.Elapsed.TotalSeconds,
             users.Length < TestUsers(data).Length ? $"{users.Length} sampled test users" : "");
     }
 
-    private static void AddRanks(RankingMetrics metrics, SequenceDataset data, (int u, int End)[] rows, float[] scores)
+    /// <summary>
+    /// Adds the rank of each row's target, item <c>End</c> of its sequence, under <see cref="RankingMetrics.Rank"/>'s
+    /// rule (score descending, ties by smaller id, the items before End excluded unless equal to the target),
+    /// computed in torch on scores [B, n] so that only B ranks leave native memory.
+    /// </summary>
+    internal static void AddRanks(RankingMetrics metrics, SequenceDataset data, (int u, int End)[] rows, Tensor scores)
     {
-        int n = data.ItemCount;
+        using var scope = NewDisposeScope();
+        long n = scores.shape[1];
+        var targets = new long[rows.Length];
+        var excluded = new List<long>();
         for (int r = 0; r < rows.Length; r++)
         {
             var seq = data.Sequences[rows[r].u];
-            metrics.Add(RankingMetrics.Rank(scores.AsSpan(r * n, n), seq[^1], seq.AsSpan(0, seq.Length - 1)));
+            int item = seq[rows[r].End];
+            targets[r] = item;
+            foreach (int i in seq.AsSpan(0, rows[r].End))
+            {
+                if (i != item)
+                {
+                    excluded.Add(r * n + i);
+                }
+            }
+        }
+        var masked = scores.contiguous().clone().view(-1);
+        if (excluded.Count > 0)
+        {
+            masked.index_fill_(0, tensor(excluded.ToArray()), float.NegativeInfinity);
+        }
+        masked = masked.view(rows.Length, n);
+        var target = tensor(targets).unsqueeze(1);
+        var own = masked.gather(1, target);
+        var earlier = arange(n, dtype: ScalarType.Int64).unsqueeze(0).lt(target);
+        var ranks = (masked.gt(own).sum(1L) + masked.eq(own).logical_and(earlier).sum(1L)).data<long>().ToArray();
+        foreach (long rank in ranks)
+        {
+            metrics.Add((int)rank);
         }
     }
 

@@ -32,7 +32,7 @@ internal abstract class QueryTower : nn.Module
 
     /// <summary>Builds the tower <paramref name="o"/> names.</summary>
     public static QueryTower Create(TrainOptions o) => o.Tower == TowerKind.Attention
-        ? new AttentionTower(o.EmbeddingDim, o.HistoryLength, o.Blocks, o.Heads, o.FeedForward, o.Dropout, o.EmbeddingInitStd)
+        ? new SelfAttentionTower(o.EmbeddingDim, o.HistoryLength, o.Blocks, o.Heads, o.FeedForward, o.Dropout, o.EmbeddingInitStd)
         : new MeanTower(o.EmbeddingDim, o.HistoryLength, o.TowerWidth, o.Dropout);
 }
 
@@ -132,18 +132,18 @@ internal sealed class MeanTower : QueryTower
 /// Dropout on the input, the attention weights and each residual branch. The engine computes the same
 /// function (index sections 20–29).
 /// </summary>
-internal sealed class AttentionTower : QueryTower
+internal sealed class SelfAttentionTower : QueryTower
 {
     private readonly Embedding _positions;
     private readonly Dropout _dropout;
-    private readonly ModuleList<AttentionBlock> _blocks;
+    private readonly ModuleList<SelfAttentionBlock> _blocks;
     private readonly LayerNorm _final;
 
-    public AttentionTower(int d, int length, int blocks, int heads, int feedForward, double dropout, double positionStd) : base(nameof(AttentionTower))
+    public SelfAttentionTower(int d, int length, int blocks, int heads, int feedForward, double dropout, double positionStd) : base(nameof(SelfAttentionTower))
     {
         _positions = nn.Embedding(length, d);
         _dropout = nn.Dropout(dropout);
-        _blocks = nn.ModuleList([.. Enumerable.Range(0, blocks).Select(_ => new AttentionBlock(d, heads, feedForward, dropout))]);
+        _blocks = nn.ModuleList([.. Enumerable.Range(0, blocks).Select(_ => new SelfAttentionBlock(d, heads, feedForward, dropout))]);
         _final = nn.LayerNorm(d, eps: LayerNormEpsilon);
         RegisterComponents();
         using (no_grad())
@@ -157,7 +157,7 @@ internal sealed class AttentionTower : QueryTower
 
     public Embedding Positions => _positions;
 
-    public IReadOnlyList<AttentionBlock> Blocks => [.. _blocks];
+    public IReadOnlyList<SelfAttentionBlock> Blocks => [.. _blocks];
 
     public LayerNorm Final => _final;
 
@@ -184,7 +184,7 @@ internal sealed class AttentionTower : QueryTower
 }
 
 /// <summary>One pre-LayerNorm transformer block with causal multi-head self-attention and a ReLU feed-forward layer.</summary>
-internal sealed class AttentionBlock : nn.Module<Tensor, Tensor>
+internal sealed class SelfAttentionBlock : nn.Module<Tensor, Tensor>
 {
     private readonly int _heads;
     private readonly double _dropoutRate;
@@ -196,14 +196,14 @@ internal sealed class AttentionBlock : nn.Module<Tensor, Tensor>
     private readonly Linear _ff2;
     private readonly Dropout _dropout;
 
-    public AttentionBlock(int d, int heads, int feedForward, double dropout) : base(nameof(AttentionBlock))
+    public SelfAttentionBlock(int d, int heads, int feedForward, double dropout) : base(nameof(SelfAttentionBlock))
     {
         _heads = heads;
         _dropoutRate = dropout;
-        _norm1 = nn.LayerNorm(d, eps: AttentionTower.LayerNormEpsilon);
+        _norm1 = nn.LayerNorm(d, eps: SelfAttentionTower.LayerNormEpsilon);
         _in = nn.Linear(d, 3 * d);
         _out = nn.Linear(d, d);
-        _norm2 = nn.LayerNorm(d, eps: AttentionTower.LayerNormEpsilon);
+        _norm2 = nn.LayerNorm(d, eps: SelfAttentionTower.LayerNormEpsilon);
         _ff1 = nn.Linear(d, feedForward);
         _ff2 = nn.Linear(feedForward, d);
         _dropout = nn.Dropout(dropout);
