@@ -64,8 +64,8 @@ public sealed class SparCodeSearcher
         _segmentEnds = new int[dims.UserTokens];
         _prefetched = new int[dims.UserTokens];
         _ahead = new int[dims.UserTokens];
-        _scratchA = new float[index.Tower.MaxWidth];
-        _scratchB = new float[index.Tower.MaxWidth];
+        _scratchA = new float[index.Tower.ScratchLength];
+        _scratchB = new float[index.Tower.ScratchLength];
         _tokens = new float[dims.UserTokens * dims.TokenDim];
         _codes = new int[dims.UserTokens];
         _scanCodes = new int[dims.UserTokens];
