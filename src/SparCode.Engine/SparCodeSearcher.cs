@@ -4,7 +4,7 @@ using SparCode.Kernels.Cpu;
 namespace SparCode.Engine;
 
 /// <summary>
-/// Runs queries against one <see cref="SparCodeIndex"/>. Owns its scratch (about 256 KiB), so after the first query of
+/// Runs queries against one <see cref="SparCodeIndex"/>. Owns its scratch (about 256 KiB, plus 2 × <see cref="QueryTower.ScratchLength"/> floats for the tower: with the attention tower of L = 50, d = 64, F = 64 about 125 KiB), so after the first query of
 /// the largest k and history length it does not allocate. Not thread-safe: use one per thread.
 /// </summary>
 /// <remarks>
