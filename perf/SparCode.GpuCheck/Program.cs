@@ -163,7 +163,7 @@ var refineMlp = new InteractionMlp(dims.TokenDim, refineItemDim, Fill(refineWidt
 var refineItems = Fill(items * refineItemDim, 1f);
 var tower = QueryTower.FromIndex(index.File);
 var userTokens = new float[refineQueries * dims.UserTokens * dims.TokenDim];
-var (scratchA, scratchB) = (new float[tower.MaxWidth], new float[tower.MaxWidth]);
+var (scratchA, scratchB) = (new float[tower.ScratchLength], new float[tower.ScratchLength]);
 for (int q = 0; q < refineQueries; q++)
 {
     int[] internalIds = [.. histories[q].Select(id => index.File.ItemIds.TryGetInternal(id, out int i) ? i : -1).Where(i => i >= 0)];

@@ -4,12 +4,14 @@ using SparCode.Kernels.Cpu;
 namespace SparCode.Engine;
 
 /// <summary>
-/// The query side of a SparCode model: history → masked mean of item embeddings → MLP → K_u token
-/// heads → one code per token by product quantization.
+/// The query side of a SparCode model: history → user vector → K_u token heads → one code per token by
+/// product quantization. The user vector comes from one of two towers: the masked mean of the item
+/// embeddings through an MLP, or (format version 2) a causal self-attention tower over the history in
+/// order (<see cref="AttentionTower"/>).
 /// </summary>
 /// <remarks>
 /// Immutable and thread-safe; callers pass their own scratch. The item embedding is a
-/// view of the index file (or of arrays, for the synthetic generator). The MLP, head and codebook
+/// view of the index file (or of arrays, for the synthetic generator). The tower, head and codebook
 /// weights (a few hundred KiB) are copied once, transposed, for the SIMD kernels, which then give
 /// bit-identical tokens and codes on every instruction set.
 /// </remarks>
@@ -17,11 +19,12 @@ public sealed class QueryTower
 {
     private readonly ReadOnlyMemory<float> _embedding;
     private readonly TransposedLayer[] _tower;
+    private readonly AttentionEncoder? _attention;
     private readonly TransposedLayer _heads;
     private readonly float[][] _codebooksTransposed;
     private readonly ReadOnlyMemory<int> _codeRemap;
 
-    /// <summary>Creates a tower over the given weights (shapes as in <see cref="IndexContents"/>).</summary>
+    /// <summary>Creates an MLP tower over the given weights (shapes as in <see cref="IndexContents"/>).</summary>
     /// <exception cref="ArgumentException">A shape disagrees with <paramref name="dimensions"/>.</exception>
     /// <param name="dimensions">Model sizes.</param>
     /// <param name="itemEmbedding">Item embedding table, <c>(n_items + 1) × d</c>.</param>
@@ -31,6 +34,26 @@ public sealed class QueryTower
     /// <param name="codeRemap">Optional code → serving code map (empty: identity), see <see cref="SectionKind.CodeRemap"/>.</param>
     public QueryTower(ModelDimensions dimensions, ReadOnlyMemory<float> itemEmbedding, IReadOnlyList<DenseView> tower, DenseView heads, ReadOnlyMemory<float> codebooks,
         ReadOnlyMemory<int> codeRemap = default)
+        : this(dimensions, itemEmbedding, tower, null, heads, codebooks, codeRemap)
+    {
+    }
+
+    /// <summary>Creates an attention tower over the given weights (shapes as in <see cref="IndexContents"/>; the heads read d inputs).</summary>
+    /// <exception cref="ArgumentException">A shape disagrees with <paramref name="dimensions"/>, or TowerLayers is not 0.</exception>
+    /// <param name="dimensions">Model sizes, with <see cref="ModelDimensions.TowerLayers"/> = 0.</param>
+    /// <param name="itemEmbedding">Item embedding table, <c>(n_items + 1) × d</c>.</param>
+    /// <param name="attention">The attention tower's weights (copied).</param>
+    /// <param name="heads">The K_u token heads stacked, <c>(K_u·D) × d</c>.</param>
+    /// <param name="codebooks">The M codebooks stacked, <c>(M·K_c) × (D/M)</c>.</param>
+    /// <param name="codeRemap">Optional code → serving code map (empty: identity).</param>
+    public QueryTower(ModelDimensions dimensions, ReadOnlyMemory<float> itemEmbedding, AttentionTower attention, DenseView heads, ReadOnlyMemory<float> codebooks,
+        ReadOnlyMemory<int> codeRemap = default)
+        : this(dimensions, itemEmbedding, [], new AttentionEncoder(dimensions, attention), heads, codebooks, codeRemap)
+    {
+    }
+
+    private QueryTower(ModelDimensions dimensions, ReadOnlyMemory<float> itemEmbedding, IReadOnlyList<DenseView> tower, AttentionEncoder? attention, DenseView heads,
+        ReadOnlyMemory<float> codebooks, ReadOnlyMemory<int> codeRemap)
     {
         if (!codeRemap.IsEmpty && codeRemap.Length != dimensions.CodeCount)
         {
@@ -43,12 +66,12 @@ public sealed class QueryTower
             throw new ArgumentException($"Item embedding has {itemEmbedding.Length} floats; expected ({dimensions.ItemCount} + 1) × {dimensions.EmbeddingDim}.", nameof(itemEmbedding));
         }
         int width = dimensions.EmbeddingDim;
-        MaxWidth = width;
+        int maxWidth = width;
         foreach (var layer in tower)
         {
             layer.CheckShape(width, nameof(tower));
             width = layer.Outputs;
-            MaxWidth = Math.Max(MaxWidth, width);
+            maxWidth = Math.Max(maxWidth, width);
         }
         heads.CheckShape(width, nameof(heads));
         if (heads.Outputs != dimensions.UserTokens * dimensions.TokenDim)
@@ -60,8 +83,10 @@ public sealed class QueryTower
             throw new ArgumentException($"Codebooks have {codebooks.Length} floats; expected M·K_c·(D/M) = {dimensions.Subspaces * dimensions.CodebookSize * dimensions.SubvectorDim}.", nameof(codebooks));
         }
         _embedding = itemEmbedding;
+        _attention = attention;
         _tower = [.. tower.Select(TransposedLayer.From)];
         _heads = TransposedLayer.From(heads);
+        ScratchLength = attention is null ? maxWidth : Math.Max(maxWidth, attention.ScratchLength);
         int sub = dimensions.SubvectorDim;
         int bookFloats = dimensions.CodebookSize * sub;
         _codebooksTransposed = [.. Enumerable.Range(0, dimensions.Subspaces)
@@ -79,14 +104,22 @@ public sealed class QueryTower
             layers[l] = new DenseView(file.TowerOutputs(l), file.TowerWeight(l), file.TowerBias(l));
         }
         var heads = new DenseView(dims.UserTokens * dims.TokenDim, file.HeadWeight, file.HeadBias);
-        return new QueryTower(dims, file.ItemEmbedding, layers, heads, file.Codebooks, file.CodeRemap);
+        return file.ReadAttention() is { } attention
+            ? new QueryTower(dims, file.ItemEmbedding, attention, heads, file.Codebooks, file.CodeRemap)
+            : new QueryTower(dims, file.ItemEmbedding, layers, heads, file.Codebooks, file.CodeRemap);
     }
 
     /// <summary>Model sizes.</summary>
     public ModelDimensions Dimensions { get; }
 
-    /// <summary>Widest activation in the tower; each scratch buffer must hold this many floats.</summary>
-    public int MaxWidth { get; }
+    /// <summary>True if the user vector comes from the causal self-attention tower, false for the mean + MLP tower.</summary>
+    public bool HasAttention => _attention is not null;
+
+    /// <summary>
+    /// Floats each of the two scratch buffers of <see cref="Tokens"/> must hold: the widest MLP activation, or for
+    /// the attention tower its per-position buffers, <c>max(5·L·d, L·(2d + L + F))</c>.
+    /// </summary>
+    public int ScratchLength { get; }
 
     /// <summary>
     /// Computes the K_u user tokens (<c>K_u × D</c>, row-major) from internal item ids, of which only the
@@ -94,12 +127,18 @@ public sealed class QueryTower
     /// </summary>
     /// <param name="items">Internal item ids (0-based), oldest first; at least one. Trusted: the caller resolved them.</param>
     /// <param name="tokens">Receives <c>K_u·D</c> floats.</param>
-    /// <param name="scratchA">Scratch of at least <see cref="MaxWidth"/> floats.</param>
-    /// <param name="scratchB">Scratch of at least <see cref="MaxWidth"/> floats.</param>
+    /// <param name="scratchA">Scratch of at least <see cref="ScratchLength"/> floats.</param>
+    /// <param name="scratchB">Scratch of at least <see cref="ScratchLength"/> floats.</param>
     public void Tokens(ReadOnlySpan<int> items, Span<float> tokens, Span<float> scratchA, Span<float> scratchB)
     {
         var dims = Dimensions;
         int d = dims.EmbeddingDim;
+        if (_attention is not null)
+        {
+            var user = _attention.User(items, _embedding.Span, scratchA, scratchB);
+            DenseKernels.DenseTransposed(_heads.Weights, _heads.Bias, user, tokens[.._heads.Bias.Length], relu: false);
+            return;
+        }
         var recent = items[Math.Max(0, items.Length - dims.HistoryLength)..];
         // Masked mean: padding rows are never read, so the mean runs over the real items only.
         var x = scratchA[..d];

@@ -4,7 +4,7 @@ using SparCode.Kernels.Cpu;
 namespace SparCode.Engine;
 
 /// <summary>
-/// Runs queries against one <see cref="SparCodeIndex"/>. Owns its scratch (about 256 KiB), so after the first query of
+/// Runs queries against one <see cref="SparCodeIndex"/>. Owns its scratch (about 256 KiB, plus 2 × <see cref="QueryTower.ScratchLength"/> floats for the tower: with the attention tower of L = 50, d = 64, F = 64 about 125 KiB), so after the first query of
 /// the largest k and history length it does not allocate. Not thread-safe: use one per thread.
 /// </summary>
 /// <remarks>
@@ -64,8 +64,8 @@ public sealed class SparCodeSearcher
         _segmentEnds = new int[dims.UserTokens];
         _prefetched = new int[dims.UserTokens];
         _ahead = new int[dims.UserTokens];
-        _scratchA = new float[index.Tower.MaxWidth];
-        _scratchB = new float[index.Tower.MaxWidth];
+        _scratchA = new float[index.Tower.ScratchLength];
+        _scratchB = new float[index.Tower.ScratchLength];
         _tokens = new float[dims.UserTokens * dims.TokenDim];
         _codes = new int[dims.UserTokens];
         _scanCodes = new int[dims.UserTokens];

@@ -20,6 +20,44 @@ public sealed record DenseLayer(int Outputs, int Inputs, float[] Weights, float[
 /// <param name="DotPath">f also adds <c>⟨z, v[0..D)⟩</c> (training's dot path); needs ItemTokenDim ≥ D. Stored as InteractionFlags bit 0.</param>
 public sealed record RefineModel(int ItemTokenDim, float[] ItemTokens, IReadOnlyList<DenseLayer> Interaction, bool DotPath = false);
 
+/// <summary>One pre-norm transformer block of the attention tower (format version 2).</summary>
+/// <remarks>
+/// <c>h = LN(x; Norm1)</c>, <c>[q; k; v] = InProjection(h)</c>, causal multi-head attention <c>a</c>,
+/// <c>x += OutProjection(a)</c>, <c>x += FeedForward2(ReLU(FeedForward1(LN(x; Norm2))))</c>. All vectors are
+/// <c>d</c> long except as noted.
+/// </remarks>
+/// <param name="Norm1Gamma">Layer-norm gain before attention.</param>
+/// <param name="Norm1Beta">Layer-norm shift before attention.</param>
+/// <param name="InProjection"><c>3d × d</c>: rows 0..d−1 give q, d..2d−1 k, 2d..3d−1 v.</param>
+/// <param name="OutProjection"><c>d × d</c>.</param>
+/// <param name="Norm2Gamma">Layer-norm gain before the feed-forward.</param>
+/// <param name="Norm2Beta">Layer-norm shift before the feed-forward.</param>
+/// <param name="FeedForward1"><c>F × d</c>, followed by ReLU.</param>
+/// <param name="FeedForward2"><c>d × F</c>.</param>
+public sealed record AttentionBlock(float[] Norm1Gamma, float[] Norm1Beta, DenseLayer InProjection, DenseLayer OutProjection,
+    float[] Norm2Gamma, float[] Norm2Beta, DenseLayer FeedForward1, DenseLayer FeedForward2);
+
+/// <summary>
+/// A SASRec-style causal self-attention query tower (format version 2), used instead of the MLP tower: with it
+/// <see cref="IndexContents.Tower"/> is empty and <see cref="ModelDimensions.TowerLayers"/> is 0.
+/// </summary>
+/// <remarks>
+/// For the <c>n = min(history, L)</c> most recent items, oldest first: <c>x[t] = E[item_t + 1] + P[t]</c>, the
+/// blocks in order, then <c>user = LN(x[n − 1]; FinalNorm)</c> feeds the token heads (<c>d</c> inputs).
+/// Attention heads split <c>d</c> into <c>Heads</c> slices of <c>dh = d / Heads</c>; position t attends to 0..t with
+/// <c>softmax(q·k / sqrt(dh))</c>. Every layer norm uses the biased variance and <see cref="IndexLayout.LayerNormEpsilon"/>.
+/// </remarks>
+/// <param name="Heads">Attention heads <c>H</c>; <c>d % H == 0</c>.</param>
+/// <param name="PositionEmbedding">Row-major <c>L × d</c>.</param>
+/// <param name="Blocks">The blocks, first to last (1..<see cref="IndexLayout.MaxAttentionBlocks"/>), all with the same feed-forward width <c>F</c>.</param>
+/// <param name="FinalNormGamma">Final layer-norm gain, <c>d</c>.</param>
+/// <param name="FinalNormBeta">Final layer-norm shift, <c>d</c>.</param>
+public sealed record AttentionTower(int Heads, float[] PositionEmbedding, IReadOnlyList<AttentionBlock> Blocks, float[] FinalNormGamma, float[] FinalNormBeta)
+{
+    /// <summary>Feed-forward width <c>F</c> (the first block's; the format requires all blocks to agree).</summary>
+    public int FeedForwardWidth => Blocks.Count == 0 ? 0 : Blocks[0].FeedForward1.Outputs;
+}
+
 /// <summary>Everything an index file holds, in memory, ready for <see cref="IndexWriter.Write"/>. A record, so <c>contents with { … }</c> copies it with changes (arrays are shared, not cloned).</summary>
 /// <remarks>
 /// Internal item <c>i</c> (0-based) is embedding row <c>i + 1</c> and has external id <c>ItemIds[i]</c>.
@@ -34,7 +72,7 @@ public sealed record IndexContents
     /// <summary>Item embedding table, <c>(n_items + 1) × d</c>, row 0 padding.</summary>
     public required float[] ItemEmbedding { get; init; }
 
-    /// <summary>Query-tower MLP layers, first to last.</summary>
+    /// <summary>Query-tower MLP layers, first to last; empty with an <see cref="Attention"/> tower.</summary>
     public required IReadOnlyList<DenseLayer> Tower { get; init; }
 
     /// <summary>The K_u token heads stacked into one layer with <c>K_u·D</c> outputs.</summary>
@@ -60,6 +98,12 @@ public sealed record IndexContents
 
     /// <summary>Optional: for every code, the code whose list serves it (each value a code that maps to itself). Null: identity.</summary>
     public int[]? CodeRemap { get; init; }
+
+    /// <summary>
+    /// Optional attention query tower (format version 2). When set, <see cref="Tower"/> must be empty,
+    /// <see cref="ModelDimensions.TowerLayers"/> 0 and the heads must read <c>d</c> inputs. Null: the MLP tower.
+    /// </summary>
+    public AttentionTower? Attention { get; init; }
 
     /// <summary>Optional refine sections (item tokens and the interaction MLP). Null: none are written.</summary>
     public RefineModel? Refine { get; init; }

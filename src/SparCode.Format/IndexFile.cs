@@ -172,6 +172,38 @@ public sealed class IndexFile : IDisposable
     /// <summary>Output size of interaction layer <paramref name="layer"/>.</summary>
     public int InteractionOutputs(int layer) => (int)Entry(SectionKind.InteractionWeight, layer).Rows;
 
+    /// <summary>True if the query tower is the causal self-attention tower (format version 2, an <see cref="SectionKind.AttentionConfig"/> section).</summary>
+    public bool HasAttention => _sections.ContainsKey((SectionKind.AttentionConfig, 0));
+
+    /// <summary>
+    /// Copies the attention tower's weights out of the file (a few hundred KiB), or returns null if the file has the MLP tower.
+    /// </summary>
+    public AttentionTower? ReadAttention()
+    {
+        if (!HasAttention)
+        {
+            return null;
+        }
+        var config = Span<long>(SectionKind.AttentionConfig, 0, ElementType.Int64);
+        int blocks = (int)config[0];
+        int d = Dimensions.EmbeddingDim;
+        float[] Floats(SectionKind kind, int index) => Memory<float>(kind, index, ElementType.Float32).ToArray();
+        DenseLayer Layer(SectionKind weight, SectionKind bias, int index, int outputs, int inputs) => new(outputs, inputs, Floats(weight, index), Floats(bias, index));
+        var list = new AttentionBlock[blocks];
+        for (int b = 0; b < blocks; b++)
+        {
+            list[b] = new AttentionBlock(
+                Floats(SectionKind.LayerNormGamma, 2 * b), Floats(SectionKind.LayerNormBeta, 2 * b),
+                Layer(SectionKind.AttentionInWeight, SectionKind.AttentionInBias, b, 3 * d, d),
+                Layer(SectionKind.AttentionOutWeight, SectionKind.AttentionOutBias, b, d, d),
+                Floats(SectionKind.LayerNormGamma, 2 * b + 1), Floats(SectionKind.LayerNormBeta, 2 * b + 1),
+                Layer(SectionKind.FeedForwardWeight, SectionKind.FeedForwardBias, 2 * b, (int)config[2], d),
+                Layer(SectionKind.FeedForwardWeight, SectionKind.FeedForwardBias, 2 * b + 1, d, (int)config[2]));
+        }
+        return new AttentionTower((int)config[1], Floats(SectionKind.PositionEmbedding, 0), list,
+            Floats(SectionKind.LayerNormGamma, 2 * blocks), Floats(SectionKind.LayerNormBeta, 2 * blocks));
+    }
+
     /// <summary>Number of postings across all lists.</summary>
     public long PostingCount => PostingItems.Length;
 
@@ -355,7 +387,79 @@ public sealed class IndexFile : IDisposable
         Expect(SectionKind.ListMaxScores, 0, d.CodeCount, 1);
         Expect(SectionKind.ItemIds, 0, d.ItemCount, 1);
         CheckRefineShapes(Expect);
+        CheckAttentionShapes(Expect);
     }
+
+    /// <summary>
+    /// The attention tower (format version 2) comes as a set announced by its config: with an
+    /// AttentionConfig section TowerLayers must be 0, N, H and F in range with <c>d % H == 0</c>, and every
+    /// section of the N blocks present as float32 with its shape; without one, no attention section may appear.
+    /// </summary>
+    private void CheckAttentionShapes(Action<SectionKind, int, long, long> expect)
+    {
+        var d = Dimensions;
+        if (!_sections.ContainsKey((SectionKind.AttentionConfig, 0)))
+        {
+            foreach (var e in Sections)
+            {
+                if (IsAttentionKind(e.Kind))
+                {
+                    throw Corrupt(CorruptionKind.MissingSection, $"the file has section {e.Kind}[{e.Index}] but no AttentionConfig section; attention-tower sections come together.");
+                }
+            }
+            return;
+        }
+        if (d.TowerLayers != 0)
+        {
+            throw Corrupt(CorruptionKind.ShapeMismatch, $"the file has an AttentionConfig section and TowerLayers = {d.TowerLayers}; a file has one query tower, so the attention tower needs TowerLayers = 0.");
+        }
+        expect(SectionKind.AttentionConfig, 0, 3, 1);
+        var config = Span<long>(SectionKind.AttentionConfig, 0, ElementType.Int64);
+        if (IndexValidator.AttentionConfigProblem(config[0], config[1], config[2], d.EmbeddingDim) is { } problem)
+        {
+            throw Corrupt(CorruptionKind.ShapeMismatch, problem);
+        }
+        int blocks = (int)config[0];
+        long width = config[2];
+        void Float(SectionKind kind, int index, long rows, long columns)
+        {
+            expect(kind, index, rows, columns);
+            Memory<float>(kind, index, ElementType.Float32);
+        }
+        Float(SectionKind.PositionEmbedding, 0, d.HistoryLength, d.EmbeddingDim);
+        for (int i = 0; i <= 2 * blocks; i++)
+        {
+            Float(SectionKind.LayerNormGamma, i, d.EmbeddingDim, 1);
+            Float(SectionKind.LayerNormBeta, i, d.EmbeddingDim, 1);
+        }
+        for (int b = 0; b < blocks; b++)
+        {
+            Float(SectionKind.AttentionInWeight, b, 3L * d.EmbeddingDim, d.EmbeddingDim);
+            Float(SectionKind.AttentionInBias, b, 3L * d.EmbeddingDim, 1);
+            Float(SectionKind.AttentionOutWeight, b, d.EmbeddingDim, d.EmbeddingDim);
+            Float(SectionKind.AttentionOutBias, b, d.EmbeddingDim, 1);
+            Float(SectionKind.FeedForwardWeight, 2 * b, width, d.EmbeddingDim);
+            Float(SectionKind.FeedForwardWeight, 2 * b + 1, d.EmbeddingDim, width);
+            Float(SectionKind.FeedForwardBias, 2 * b, width, 1);
+            Float(SectionKind.FeedForwardBias, 2 * b + 1, d.EmbeddingDim, 1);
+        }
+        foreach (var e in Sections)
+        {
+            int limit = e.Kind switch
+            {
+                SectionKind.AttentionConfig or SectionKind.PositionEmbedding => 1,
+                SectionKind.LayerNormGamma or SectionKind.LayerNormBeta => 2 * blocks + 1,
+                SectionKind.FeedForwardWeight or SectionKind.FeedForwardBias => 2 * blocks,
+                _ => blocks,
+            };
+            if (IsAttentionKind(e.Kind) && e.Index >= limit)
+            {
+                throw Corrupt(CorruptionKind.MissingSection, $"section {e.Kind}[{e.Index}] is beyond the attention tower's N = {blocks} blocks (indexes 0..{limit - 1}).");
+            }
+        }
+    }
+
+    private static bool IsAttentionKind(SectionKind kind) => kind is >= SectionKind.AttentionConfig and <= SectionKind.FeedForwardBias;
 
     /// <summary>
     /// The refine sections come as a set: item tokens (n_items rows), interaction layers 0..L−1 (2 ≤ L ≤

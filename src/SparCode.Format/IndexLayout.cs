@@ -17,8 +17,11 @@ namespace SparCode.Format;
 /// </remarks>
 public static class IndexLayout
 {
-    /// <summary>The format version this library writes.</summary>
-    public const int CurrentVersion = 1;
+    /// <summary>
+    /// The format version this library writes. Version 2 added the attention query tower (section kinds
+    /// 20–29); a version-1 file (MLP tower only) reads and serves exactly as before.
+    /// </summary>
+    public const int CurrentVersion = 2;
 
     /// <summary>The oldest format version this library still reads.</summary>
     public const int OldestReadableVersion = 1;
@@ -43,6 +46,18 @@ public static class IndexLayout
 
     /// <summary>Most interaction-MLP layers (refine sections) a file may hold.</summary>
     public const int MaxInteractionLayers = 64;
+
+    /// <summary>Most transformer blocks (<c>N</c>) an attention tower may have.</summary>
+    public const int MaxAttentionBlocks = 64;
+
+    /// <summary>Widest feed-forward layer (<c>F</c>) an attention block may have.</summary>
+    public const int MaxFeedForwardWidth = 1 << 16;
+
+    /// <summary>
+    /// The ε of every layer norm in the attention tower: <c>y = (x − μ) / sqrt(σ² + ε) · γ + β</c> with the
+    /// biased variance (PyTorch's <c>nn.LayerNorm</c> default, which the trainer exports).
+    /// </summary>
+    public const float LayerNormEpsilon = 1e-5f;
 
     /// <summary>Largest code count (<c>K_c^M</c>) the format accepts.</summary>
     public const int MaxCodes = 1 << 24;
@@ -130,6 +145,39 @@ public enum SectionKind : ushort
     /// <c>⟨z, v[0..D)⟩</c> (the token against the first item token). Absent means 0; other bits must be 0.
     /// </summary>
     InteractionFlags = 19,
+
+    /// <summary>
+    /// Attention tower (version 2): <c>3 × 1</c> int64 <c>[blocks N, heads H, feed-forward width F]</c>. Present
+    /// exactly when the file's query tower is the causal self-attention tower (then <c>TowerLayers = 0</c>).
+    /// </summary>
+    AttentionConfig = 20,
+
+    /// <summary>Attention tower: position embedding, <c>L × d</c> float32; row t is added to the t-th kept item counted from the oldest.</summary>
+    PositionEmbedding = 21,
+
+    /// <summary>Attention tower: layer-norm gain, <c>d × 1</c> float32; index 2b before attention in block b, 2b + 1 before its feed-forward, 2N the final norm.</summary>
+    LayerNormGamma = 22,
+
+    /// <summary>Attention tower: layer-norm shift, <c>d × 1</c> float32, indexed like <see cref="LayerNormGamma"/>.</summary>
+    LayerNormBeta = 23,
+
+    /// <summary>Attention tower: block <c>index</c>'s fused query/key/value projection, <c>3d × d</c> float32 (rows 0..d−1 q, d..2d−1 k, 2d..3d−1 v).</summary>
+    AttentionInWeight = 24,
+
+    /// <summary>Attention tower: block <c>index</c>'s query/key/value bias, <c>3d × 1</c> float32.</summary>
+    AttentionInBias = 25,
+
+    /// <summary>Attention tower: block <c>index</c>'s output projection, <c>d × d</c> float32.</summary>
+    AttentionOutWeight = 26,
+
+    /// <summary>Attention tower: block <c>index</c>'s output projection bias, <c>d × 1</c> float32.</summary>
+    AttentionOutBias = 27,
+
+    /// <summary>Attention tower: feed-forward weights; index 2b is block b's first layer (<c>F × d</c>), 2b + 1 its second (<c>d × F</c>).</summary>
+    FeedForwardWeight = 28,
+
+    /// <summary>Attention tower: feed-forward biases; index 2b is <c>F × 1</c>, 2b + 1 is <c>d × 1</c>.</summary>
+    FeedForwardBias = 29,
 }
 
 /// <summary>Element type of a section.</summary>

@@ -17,6 +17,15 @@ internal static class IndexValidator
         }
     }
 
+    /// <summary>Null if an attention tower of <paramref name="blocks"/> blocks, <paramref name="heads"/> heads and feed-forward width <paramref name="width"/> fits <c>d</c>, else what is wrong.</summary>
+    public static string? AttentionConfigProblem(long blocks, long heads, long width, int embeddingDim)
+    {
+        if (blocks < 1 || blocks > IndexLayout.MaxAttentionBlocks) return $"the attention tower has {blocks} blocks; expected 1..{IndexLayout.MaxAttentionBlocks}.";
+        if (heads < 1 || heads > embeddingDim || embeddingDim % heads != 0) return $"the attention tower has {heads} heads; expected a divisor of d = {embeddingDim}.";
+        if (width < 1 || width > IndexLayout.MaxFeedForwardWidth) return $"the attention tower's feed-forward width is {width}; expected 1..{IndexLayout.MaxFeedForwardWidth}.";
+        return null;
+    }
+
     public static void CheckFinite(ReadOnlySpan<float> values, string section, string path)
     {
         for (int i = 0; i < values.Length; i++)

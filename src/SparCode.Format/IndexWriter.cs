@@ -152,6 +152,10 @@ public static class IndexWriter
             Add(SectionKind.TowerBias, l, ElementType.Float32, layer.Outputs, 1, layer.Bias);
             width = layer.Outputs;
         }
+        if (c.Attention is { } attention)
+        {
+            AddAttention(attention);
+        }
         if (c.Heads.Inputs != width || c.Heads.Outputs != dims.UserTokens * dims.TokenDim)
         {
             throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path,
@@ -185,6 +189,47 @@ public static class IndexWriter
             AddRefine(refine);
         }
         return sections;
+
+        void AddAttention(AttentionTower a)
+        {
+            int d = dims.EmbeddingDim;
+            if (c.Tower.Count != 0 || dims.TowerLayers != 0)
+            {
+                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path,
+                    $"the contents have an attention tower and {c.Tower.Count} MLP layers (TowerLayers = {dims.TowerLayers}); with Attention set, Tower must be empty and TowerLayers 0.");
+            }
+            int blocks = a.Blocks.Count;
+            int ff = a.FeedForwardWidth;
+            if (IndexValidator.AttentionConfigProblem(blocks, a.Heads, ff, d) is { } problem)
+            {
+                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, problem);
+            }
+            Add(SectionKind.AttentionConfig, 0, ElementType.Int64, 3, 1, new long[] { blocks, a.Heads, ff });
+            Add(SectionKind.PositionEmbedding, 0, ElementType.Float32, dims.HistoryLength, d, a.PositionEmbedding);
+            void Layer(SectionKind weight, SectionKind bias, int index, DenseLayer layer, int outputs, int inputs, string name)
+            {
+                if (layer.Outputs != outputs || layer.Inputs != inputs)
+                {
+                    throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, $"attention {name} is {layer.Outputs} × {layer.Inputs}; expected {outputs} × {inputs}.");
+                }
+                Add(weight, index, ElementType.Float32, outputs, inputs, layer.Weights);
+                Add(bias, index, ElementType.Float32, outputs, 1, layer.Bias);
+            }
+            for (int b = 0; b < blocks; b++)
+            {
+                var block = a.Blocks[b];
+                Add(SectionKind.LayerNormGamma, 2 * b, ElementType.Float32, d, 1, block.Norm1Gamma);
+                Add(SectionKind.LayerNormBeta, 2 * b, ElementType.Float32, d, 1, block.Norm1Beta);
+                Add(SectionKind.LayerNormGamma, 2 * b + 1, ElementType.Float32, d, 1, block.Norm2Gamma);
+                Add(SectionKind.LayerNormBeta, 2 * b + 1, ElementType.Float32, d, 1, block.Norm2Beta);
+                Layer(SectionKind.AttentionInWeight, SectionKind.AttentionInBias, b, block.InProjection, 3 * d, d, $"block {b} in-projection");
+                Layer(SectionKind.AttentionOutWeight, SectionKind.AttentionOutBias, b, block.OutProjection, d, d, $"block {b} out-projection");
+                Layer(SectionKind.FeedForwardWeight, SectionKind.FeedForwardBias, 2 * b, block.FeedForward1, ff, d, $"block {b} feed-forward layer 1");
+                Layer(SectionKind.FeedForwardWeight, SectionKind.FeedForwardBias, 2 * b + 1, block.FeedForward2, d, ff, $"block {b} feed-forward layer 2");
+            }
+            Add(SectionKind.LayerNormGamma, 2 * blocks, ElementType.Float32, d, 1, a.FinalNormGamma);
+            Add(SectionKind.LayerNormBeta, 2 * blocks, ElementType.Float32, d, 1, a.FinalNormBeta);
+        }
 
         void AddRefine(RefineModel refine)
         {

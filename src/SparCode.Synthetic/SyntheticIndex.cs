@@ -5,7 +5,7 @@ using SparCode.Format;
 namespace SparCode.Synthetic;
 
 /// <summary>
-/// Builds random but realistic indexes: Gaussian (He-scaled) tower weights, codebooks seeded from the
+/// Builds random but realistic indexes: Gaussian (He-scaled) tower weights (MLP or attention tower), codebooks seeded from the
 /// tower's own tokens so that codes are well used, log-normal list lengths, popularity-skewed items
 /// with positive, exponentially distributed scores.
 /// </summary>
@@ -28,13 +28,14 @@ public static class SyntheticIndex
         Array.Clear(embedding, 0, dims.EmbeddingDim);
         var tower = new List<DenseLayer>();
         int width = dims.EmbeddingDim;
-        foreach (int outputs in options.HiddenWidths.Append(dims.EmbeddingDim))
+        var attention = options.AttentionBlocks > 0 ? Attention(random, options) : null;
+        foreach (int outputs in attention is null ? options.HiddenWidths.Append(dims.EmbeddingDim) : [])
         {
             tower.Add(Layer(random, outputs, width));
             width = outputs;
         }
         var heads = Layer(random, dims.UserTokens * dims.TokenDim, width);
-        var codebooks = SeedCodebooks(random, dims, embedding, tower, heads);
+        var codebooks = SeedCodebooks(random, dims, embedding, tower, attention, heads);
 
         var permutation = Enumerable.Range(0, options.ItemCount).ToArray();
         random.Shuffle(permutation);
@@ -47,7 +48,7 @@ public static class SyntheticIndex
             options = new
             {
                 options.ItemCount, options.EmbeddingDim, options.HistoryLength, options.UserTokens, options.Subspaces, options.CodebookSize,
-                options.TokenDim, options.HiddenWidths, options.MeanPostingsPerList, options.LengthSpread, options.ItemSkew, options.Seed,
+                options.TokenDim, options.HiddenWidths, options.AttentionBlocks, options.AttentionHeads, options.FeedForwardWidth, options.MeanPostingsPerList, options.LengthSpread, options.ItemSkew, options.Seed,
             },
         });
         return new IndexContents
@@ -55,6 +56,7 @@ public static class SyntheticIndex
             Dimensions = dims,
             ItemEmbedding = embedding,
             Tower = tower,
+            Attention = attention,
             Heads = heads,
             Codebooks = codebooks,
             PostingOffsets = offsets,
@@ -89,15 +91,36 @@ public static class SyntheticIndex
     private static DenseLayer Layer(Random random, int outputs, int inputs) =>
         new(outputs, inputs, Gaussian(random, (long)outputs * inputs, MathF.Sqrt(2f / inputs)), Gaussian(random, outputs, 0.01f));
 
+    /// <summary>
+    /// A random attention tower: q/k/v and output projections N(0, 1/d) (Xavier-like, so scores stay O(1)), the
+    /// feed-forward He-scaled (N(0, 2/fan-in)), position embeddings N(0, 1/4), layer-norm gains 1 ± 0.1 and
+    /// shifts ± 0.1 (non-trivial, so tests see them), biases 0.01. The layer norms keep every block's input O(1).
+    /// </summary>
+    private static AttentionTower Attention(Random random, SyntheticOptions options)
+    {
+        int d = options.EmbeddingDim, f = options.FeedForwardWidth;
+        float[] Gain() => [.. Gaussian(random, d, 0.1f).Select(g => 1f + g)];
+        DenseLayer Dense(int outputs, int inputs, float std) => new(outputs, inputs, Gaussian(random, (long)outputs * inputs, std), Gaussian(random, outputs, 0.01f));
+        var blocks = new AttentionBlock[options.AttentionBlocks];
+        for (int b = 0; b < blocks.Length; b++)
+        {
+            blocks[b] = new AttentionBlock(Gain(), Gaussian(random, d, 0.1f), Dense(3 * d, d, MathF.Sqrt(1f / d)), Dense(d, d, MathF.Sqrt(1f / d)),
+                Gain(), Gaussian(random, d, 0.1f), Dense(f, d, MathF.Sqrt(2f / d)), Dense(d, f, MathF.Sqrt(2f / f)));
+        }
+        return new AttentionTower(options.AttentionHeads, Gaussian(random, (long)options.HistoryLength * d, 0.5f), blocks, Gain(), Gaussian(random, d, 0.1f));
+    }
+
     /// <summary>Codebook rows are sub-vectors of tokens from random histories, so queries spread over many codes.</summary>
-    private static float[] SeedCodebooks(Random random, ModelDimensions dims, float[] embedding, List<DenseLayer> tower, DenseLayer heads)
+    private static float[] SeedCodebooks(Random random, ModelDimensions dims, float[] embedding, List<DenseLayer> tower, AttentionTower? attention, DenseLayer heads)
     {
         int sub = dims.SubvectorDim;
         var codebooks = new float[dims.Subspaces * dims.CodebookSize * sub];
-        var queryTower = new QueryTower(dims, embedding, [.. tower.Select(l => new DenseView(l.Outputs, l.Weights, l.Bias))],
-            new DenseView(heads.Outputs, heads.Weights, heads.Bias), codebooks);
-        var scratchA = new float[queryTower.MaxWidth];
-        var scratchB = new float[queryTower.MaxWidth];
+        var headView = new DenseView(heads.Outputs, heads.Weights, heads.Bias);
+        var queryTower = attention is null
+            ? new QueryTower(dims, embedding, [.. tower.Select(l => new DenseView(l.Outputs, l.Weights, l.Bias))], headView, codebooks)
+            : new QueryTower(dims, embedding, attention, headView, codebooks);
+        var scratchA = new float[queryTower.ScratchLength];
+        var scratchB = new float[queryTower.ScratchLength];
         var tokens = new float[dims.UserTokens * dims.TokenDim];
         var history = new int[dims.HistoryLength];
         for (int row = 0; row < dims.CodebookSize; row++)

@@ -29,6 +29,18 @@ public sealed record SyntheticOptions
     /// <summary>Hidden widths of the tower MLP; a last layer back to d is added.</summary>
     public IReadOnlyList<int> HiddenWidths { get; init; } = [256, 256, 256];
 
+    /// <summary>
+    /// Blocks of a causal self-attention query tower (format version 2); 0 (the default) builds the mean + MLP
+    /// tower of <see cref="HiddenWidths"/> instead, which is then ignored otherwise.
+    /// </summary>
+    public int AttentionBlocks { get; init; }
+
+    /// <summary>Attention heads H of the attention tower (a divisor of d).</summary>
+    public int AttentionHeads { get; init; } = 2;
+
+    /// <summary>Feed-forward width F of the attention tower's blocks.</summary>
+    public int FeedForwardWidth { get; init; } = 64;
+
     /// <summary>Mean posting-list length; lengths are log-normal around it (see <see cref="LengthSpread"/>).</summary>
     public int MeanPostingsPerList { get; init; } = 1_000;
 
@@ -44,9 +56,9 @@ public sealed record SyntheticOptions
     /// <summary>Store the popularity order as the fallback fill order.</summary>
     public bool WithFallbackOrder { get; init; } = true;
 
-    /// <summary>The model sizes these options describe (the tower has the hidden layers plus one back to d).</summary>
+    /// <summary>The model sizes these options describe (the MLP tower has the hidden layers plus one back to d; the attention tower 0 MLP layers).</summary>
     public ModelDimensions Dimensions() =>
-        new(ItemCount, EmbeddingDim, HistoryLength, UserTokens, Subspaces, CodebookSize, TokenDim, HiddenWidths.Count + 1);
+        new(ItemCount, EmbeddingDim, HistoryLength, UserTokens, Subspaces, CodebookSize, TokenDim, AttentionBlocks > 0 ? 0 : HiddenWidths.Count + 1);
 
     /// <summary>Returns null if the options are usable, else what is wrong.</summary>
     public string? Problem()
@@ -56,6 +68,9 @@ public sealed record SyntheticOptions
         if (LengthSpread < 0 || !double.IsFinite(LengthSpread)) return $"LengthSpread is {LengthSpread}; expected ≥ 0.";
         if (ItemSkew < 1 || !double.IsFinite(ItemSkew)) return $"ItemSkew is {ItemSkew}; expected ≥ 1.";
         if (HiddenWidths.Any(w => w < 1)) return "HiddenWidths must all be ≥ 1.";
+        if (AttentionBlocks < 0 || AttentionBlocks > IndexLayout.MaxAttentionBlocks) return $"AttentionBlocks is {AttentionBlocks}; expected 0..{IndexLayout.MaxAttentionBlocks}.";
+        if (AttentionBlocks > 0 && (AttentionHeads < 1 || EmbeddingDim % AttentionHeads != 0)) return $"AttentionHeads is {AttentionHeads}; expected a divisor of EmbeddingDim ({EmbeddingDim}).";
+        if (AttentionBlocks > 0 && (FeedForwardWidth < 1 || FeedForwardWidth > IndexLayout.MaxFeedForwardWidth)) return $"FeedForwardWidth is {FeedForwardWidth}; expected 1..{IndexLayout.MaxFeedForwardWidth}.";
         return null;
     }
 }

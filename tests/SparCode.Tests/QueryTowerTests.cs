@@ -86,8 +86,8 @@ public sealed class QueryTowerTests : IDisposable
         var tower = index.Tower;
         var tokens = new float[contents.Dimensions.UserTokens * contents.Dimensions.TokenDim];
         var codes = new int[contents.Dimensions.UserTokens];
-        var scratchA = new float[tower.MaxWidth];
-        var scratchB = new float[tower.MaxWidth];
+        var scratchA = new float[tower.ScratchLength];
+        var scratchB = new float[tower.ScratchLength];
         var usedCodes = new HashSet<int>();
         foreach (var history in SyntheticIndex.Histories(contents.Dimensions.ItemCount, 100, 9, 3))
         {

@@ -49,8 +49,8 @@ public class QueryTowerBenchmarks
         _histories = [.. SyntheticIndex.Histories(dims.ItemCount, HistoryCount, dims.HistoryLength, seed: 7)
             .Select(h => h.Select(id => (int)id).ToArray())];
         _tokens = new float[dims.UserTokens * dims.TokenDim];
-        _scratchA = new float[_tower.MaxWidth];
-        _scratchB = new float[_tower.MaxWidth];
+        _scratchA = new float[_tower.ScratchLength];
+        _scratchB = new float[_tower.ScratchLength];
         _codes = new int[dims.UserTokens];
         _historyTokens = [.. _histories.Select(h =>
         {
