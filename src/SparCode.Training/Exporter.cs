@@ -123,9 +123,10 @@ public static class Exporter
         };
         var contents = new IndexContents
         {
-            Dimensions = new ModelDimensions(n, o.EmbeddingDim, o.HistoryLength, o.UserTokens, o.Subspaces, o.CodebookSize, o.TokenDim, 4),
+            Dimensions = new ModelDimensions(n, o.EmbeddingDim, o.HistoryLength, o.UserTokens, o.Subspaces, o.CodebookSize, o.TokenDim, net.Tower is MeanTower ? 4 : 0),
             ItemEmbedding = Floats(net.Items.weight!),
-            Tower = [.. MeanTowerOf(net).Layers.Select(Dense)],
+            Tower = net.Tower is MeanTower mean ? [.. mean.Layers.Select(Dense)] : [],
+            Attention = net.Tower is SelfAttentionTower attention ? Stored(attention, o.Heads) : null,
             Heads = Dense(net.Heads),
             Codebooks = Floats(net.Codebooks),
             PostingOffsets = offsets,
@@ -144,9 +145,18 @@ public static class Exporter
         return report;
     }
 
-    /// <summary>The mean tower, the one kind this index format version serves.</summary>
-    private static MeanTower MeanTowerOf(SparCodeNet net) => net.Tower as MeanTower
-        ?? throw new NotSupportedException("This model has the attention tower, which the index format cannot store yet; train with --tower mean to export.");
+    /// <summary>The attention tower's weights in the index's layout (sections 20–29).</summary>
+    private static AttentionTower Stored(SelfAttentionTower tower, int heads) => new(
+        heads,
+        Floats(tower.Positions.weight!),
+        [.. tower.Blocks.Select(block =>
+        {
+            var p = block.Parts;
+            return new AttentionBlock(Floats(p.Norm1.weight!), Floats(p.Norm1.bias!), Dense(p.In), Dense(p.Out),
+                Floats(p.Norm2.weight!), Floats(p.Norm2.bias!), Dense(p.FeedForward1), Dense(p.FeedForward2));
+        })],
+        Floats(tower.Final.weight!),
+        Floats(tower.Final.bias!));
 
     private static float[] Floats(Tensor t) => t.detach().contiguous().data<float>().ToArray();
 

@@ -152,8 +152,8 @@ internal sealed class SelfAttentionTower : QueryTower
         }
     }
 
-    /// <summary>LayerNorm epsilon (torch's default), fixed so the engine can match it.</summary>
-    public const double LayerNormEpsilon = 1e-5;
+    /// <summary>LayerNorm epsilon: the index format's, which the engine uses.</summary>
+    public const double LayerNormEpsilon = SparCode.Format.IndexLayout.LayerNormEpsilon;
 
     public Embedding Positions => _positions;
 

@@ -14,11 +14,13 @@ public sealed class InitAndDotPathTests
     /// init (uniform ±1/√fan_in plus biases) the user-dependent part of a token was about 1e-4 of its norm at
     /// the demo's sizes, so every user quantized to the same code and the query side never learned.
     /// </summary>
-    [Fact]
-    public void UntrainedTokensCarryTheHistory()
+    [Theory]
+    [InlineData(TowerKind.Mean)]
+    [InlineData(TowerKind.Attention)]
+    public void UntrainedTokensCarryTheHistory(TowerKind tower)
     {
         var data = SmallData();
-        var o = new TrainOptions { EmbeddingDim = 32, TokenDim = 32, TowerWidth = 128, UserTokens = 4, CodebookSize = 16, ItemTokens = 2, MlpWidth = 64, Seed = 1, Threads = 1 };
+        var o = new TrainOptions { Tower = tower, EmbeddingDim = 32, TokenDim = 32, TowerWidth = 128, UserTokens = 4, CodebookSize = 16, ItemTokens = 2, MlpWidth = 64, Seed = 1, Threads = 1 };
         manual_seed(o.Seed);
         using var model = TrainedModel.Create(o, data.ItemCount);
         model.Net.eval();

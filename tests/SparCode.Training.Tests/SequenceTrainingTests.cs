@@ -136,4 +136,96 @@ public sealed class SequenceTrainingTests
         Assert.Contains("heads must divide", new TrainOptions { Tower = TowerKind.Attention, EmbeddingDim = 64, Heads = 3 }.Problem(), StringComparison.Ordinal);
         Assert.Null(new TrainOptions { Tower = TowerKind.Attention, EmbeddingDim = 64, Heads = 2 }.Problem());
     }
+
+    /// <summary>The torch-side ranking equals <see cref="RankingMetrics.Rank"/> on scores with many ties and repeated history items.</summary>
+    [Fact]
+    public void TorchRanksEqualTheReferenceRanks()
+    {
+        var data = SmallData();
+        var random = new Random(4);
+        var rows = Enumerable.Range(0, data.UserCount).Where(data.Evaluated).Select(u => (u, data.Sequences[u].Length - 1)).Take(64).ToArray();
+        int n = data.ItemCount;
+        // Scores on a coarse grid, so ties are common.
+        var scores = new float[rows.Length * n];
+        for (int j = 0; j < scores.Length; j++)
+        {
+            scores[j] = random.Next(8);
+        }
+        var expected = new RankingMetrics([1, 5, 10, 50]);
+        for (int r = 0; r < rows.Length; r++)
+        {
+            var seq = data.Sequences[rows[r].u];
+            expected.Add(RankingMetrics.Rank(scores.AsSpan(r * n, n), seq[^1], seq.AsSpan(0, seq.Length - 1)));
+        }
+        var actual = new RankingMetrics([1, 5, 10, 50]);
+        using (var t = tensor(scores, [rows.Length, n]))
+        {
+            Evaluator.AddRanks(actual, data, rows, t);
+        }
+        foreach (int k in new[] { 1, 5, 10, 50 })
+        {
+            Assert.Equal(expected.HitRate(k), actual.HitRate(k));
+            Assert.Equal(expected.Ndcg(k), actual.Ndcg(k), 12);
+        }
+        Assert.True(expected.HitRate(50) is > 0 and < 1);
+    }
+
+    /// <summary>
+    /// Train/serve consistency for the attention tower: the engine's codes for every test user equal the torch
+    /// model's, and the served top-50 equals the exhaustive score of the exported lists.
+    /// </summary>
+    [Fact]
+    public void AttentionSparCodeExportsAndServesExactly()
+    {
+        var data = SmallData(9);
+        var o = Tiny(ModelKind.SparCode, TowerKind.Attention) with { Epochs = 3, Patience = 3, BatchSize = 16, Blocks = 1, Heads = 1 };
+        var (model, epochs, _) = Trainer.Train(data, o, null);
+        string folder = Directory.CreateTempSubdirectory("sparcode-attention-").FullName;
+        try
+        {
+            using (model)
+            {
+                var sparsity = new SparsityOptions { Density = 0.1 };
+                var table = CodeTable.Build(model, data, sparsity);
+                string path = Path.Combine(folder, "attention.sci");
+                Exporter.Write(model, data, table, sparsity, path);
+                var (_, _, exhaustive) = Evaluator.Exhaustive(model, data, table);
+                var (_, served) = Evaluator.Served(path, data, threads: 1);
+                Assert.True(served.Users.Length > 250);
+                Assert.Equal(exhaustive.Codes, served.Codes);
+                Assert.Equal(exhaustive.Ids, served.Ids);
+                Assert.Equal(exhaustive.Scores, served.Scores);
+                // The tower itself, token by token: the engine's attention tower computes torch's function.
+                using var index = SparCode.Engine.SparCodeIndex.Open(path);
+                var tower = index.Tower;
+                Assert.True(tower.HasAttention);
+                var users = Evaluator.TestUsers(data).Take(100).ToArray();
+                var rows = users.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
+                float[] expected;
+                using (no_grad())
+                using (var z = model.SparCode.Tokens(Batches.Histories(data.Sequences, rows, o.HistoryLength)).contiguous())
+                {
+                    expected = z.data<float>().ToArray();
+                }
+                int width = o.UserTokens * o.TokenDim;
+                var tokens = new float[width];
+                var a = new float[tower.ScratchLength];
+                var b = new float[tower.ScratchLength];
+                double worst = 0;
+                for (int r = 0; r < rows.Length; r++)
+                {
+                    tower.Tokens(data.Sequences[rows[r].u].AsSpan(0, rows[r].Item2), tokens, a, b);
+                    for (int j = 0; j < width; j++)
+                    {
+                        worst = Math.Max(worst, Math.Abs(tokens[j] - expected[r * width + j]) / (1 + Math.Abs(expected[r * width + j])));
+                    }
+                }
+                Assert.True(worst < 1e-4, $"engine tokens differ from torch's by up to {worst:E2} (relative)");
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
