@@ -423,6 +423,10 @@ internal sealed class SparCodeNet : RecommenderNet
         using var scope = NewDisposeScope();
         if (update && _initialized.item<float>() == 0f)
         {
+            if (z.shape[0] < _o.CodebookSize)
+            {
+                throw new ArgumentException($"The first training batch has {z.shape[0]} tokens (target positions × K_u), too few to seed {_o.CodebookSize} codewords per codebook; raise the batch size (--batch) or lower --codebook-size.");
+            }
             using (no_grad())
             {
                 for (int m = 0; m < _o.Subspaces; m++)

@@ -161,10 +161,10 @@ public sealed record TrainOptions
     public NegativeSampling Sampling { get; init; } = NegativeSampling.Uniform;
 
     /// <summary>
-    /// Batch size in training windows (ours: 256). A window is up to L consecutive next-item predictions of one
-    /// user, encoded once under the causal mask; every position with a target is one example.
+    /// Batch size in training windows (ours: 128, as SASRec). A window is up to L consecutive next-item predictions
+    /// of one user, encoded once under the causal mask; every position with a target is one example.
     /// </summary>
-    public int BatchSize { get; init; } = 256;
+    public int BatchSize { get; init; } = 128;
 
     /// <summary>AdamW learning rate (ours: 1e-3).</summary>
     public double LearningRate { get; init; } = 1e-3;
@@ -212,7 +212,6 @@ public sealed record TrainOptions
         if (Temperature <= 0 || WeightDecay < 0 || PairPositions < 0) return "temperature must be positive; weight decay and pair positions must not be negative.";
         if (Negatives < 1 || BatchSize < 1 || Epochs < 1 || Patience < 1) return "negatives, batch size, epochs and patience must be positive.";
         if (LearningRate <= 0) return "the learning rate must be positive.";
-        if (Model == ModelKind.SparCode && BatchSize * UserTokens < CodebookSize) return $"batch × K_u = {BatchSize * UserTokens} tokens cannot seed {CodebookSize} codewords; raise the batch size.";
         return null;
     }
 

@@ -25,7 +25,10 @@ internal sealed class EvalSettings : ModelSettings
     public bool Export { get; init; }
 }
 
-/// <summary><c>sparcode eval</c>: full-ranking HR/NDCG@10/20/50 on the test split, four rows (plus dense quantized), metrics.json next to the model.</summary>
+/// <summary>
+/// <c>sparcode eval</c>: full-ranking HR/NDCG@10/20/50 on the test split, four rows (plus dense quantized), metrics.json
+/// next to the model; a two-tower model given as <c>--model</c> gets its exact row only.
+/// </summary>
 internal sealed class EvalCommand : GuardedCommand<EvalSettings>
 {
     /// <inheritdoc/>
@@ -35,6 +38,17 @@ internal sealed class EvalCommand : GuardedCommand<EvalSettings>
         using (model)
         {
             var data = DataSettings.Load(settings.Data ?? manifest.Data, settings.Data is null ? manifest.Format : settings.Format, TrainCommand.Log);
+            if (manifest.Options.Model == ModelKind.TwoTower)
+            {
+                // A two-tower model alone: its exact row (there is no index to serve).
+                var row = Evaluator.Exact("two-tower exact (dot product, full scan)", model, data);
+                var only = new EvaluationResult(data.Source, row.Users, data.ItemCount, settings.Sparsity, null, [row], 0, 0);
+                Pipeline.Print(only);
+                string metrics = Path.Combine(settings.Model!, "metrics.json");
+                Evaluator.WriteJson(metrics, only);
+                AnsiConsole.MarkupLineInterpolated($"metrics written to {metrics}");
+                return 0;
+            }
             TrainedModel? twoTower = settings.TwoTower is null ? null : TrainedModel.Load(settings.TwoTower).Model;
             using (twoTower)
             {

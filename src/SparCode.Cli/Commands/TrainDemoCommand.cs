@@ -64,11 +64,15 @@ internal sealed class TrainDemoCommand : GuardedCommand<TrainDemoCommand.Setting
     /// <summary>The synthetic data of the demo: the generator's defaults with a mild popularity skew (learning starts sooner).</summary>
     internal static CrossFeatureOptions DataOptions(int users, int items) => new() { Users = users, Items = items, MinLength = 6, MaxLength = 14, PopularitySkew = 0.8 };
 
-    /// <summary>Demo model sizes: small enough for a few minutes on 2 cores; the same tower and embedding for both models.</summary>
+    /// <summary>
+    /// Demo model sizes: small enough for a few minutes on 2 cores; the same tower and embedding for both models. Each
+    /// demo user's training items fit in one window, so 32 windows per batch (about 250 predictions) keep the step count
+    /// per epoch of the earlier one-example-per-prefix batches of 256.
+    /// </summary>
     internal static TrainOptions ModelOptions(ModelKind kind, int epochs, int threads) => new()
     {
         Model = kind, EmbeddingDim = 32, TokenDim = 32, TowerWidth = 128, MlpWidth = 64, CodebookSize = 256, ItemTokens = 2,
-        Negatives = 32, LearningRate = 3e-3, Epochs = epochs, Patience = 3, Threads = threads, ValidationUsers = 2000,
+        Negatives = 32, LearningRate = 3e-3, Epochs = epochs, Patience = 3, Threads = threads, ValidationUsers = 2000, BatchSize = 32,
         QuantizerWarmupEpochs = 2, DotPath = true,
     };
 

@@ -80,7 +80,7 @@ internal sealed class TrainingSettings : DataSettings
     [CommandOption("--weight-decay <X>")][Description("AdamW decoupled weight decay.")][DefaultValue(0.0)] public double WeightDecay { get; init; }
     [CommandOption("--select-on <METRIC>")][Description("Validation metric that selects the checkpoint: ndcg10 or hr50 (mean of the last two epochs).")][DefaultValue(SelectionMetric.Ndcg10)] public SelectionMetric SelectOn { get; init; }
     [CommandOption("--sampling <KIND>")][Description("uniform or popularity.")][DefaultValue(NegativeSampling.Uniform)] public NegativeSampling Sampling { get; init; }
-    [CommandOption("--batch <N>")][Description("Batch size in training windows (up to L next-item predictions of one user each).")][DefaultValue(256)] public int Batch { get; init; }
+    [CommandOption("--batch <N>")][Description("Batch size in training windows (up to L next-item predictions of one user each).")][DefaultValue(128)] public int Batch { get; init; }
     [CommandOption("--lr <X>")][Description("AdamW learning rate.")][DefaultValue(1e-3)] public double LearningRate { get; init; }
     [CommandOption("--epochs <N>")][Description("Maximum epochs.")][DefaultValue(20)] public int Epochs { get; init; }
     [CommandOption("--patience <N>")][Description("Early stopping: epochs without a better smoothed validation metric (--select-on).")][DefaultValue(3)] public int Patience { get; init; }
