@@ -263,6 +263,25 @@ public sealed class SparCodeIndex : IDisposable
     public void SearchBatch(ReadOnlyMemory<long> histories, ReadOnlyMemory<int> offsets, int k, Memory<long> ids, Memory<float> scores, Memory<int> counts,
         SearchOptions? options = null, int maxDegreeOfParallelism = -1)
     {
+        // One lease for the whole batch: its searches run on pooled searchers without leasing again.
+        if (!TryAcquire())
+        {
+            ThrowDisposed();
+        }
+        try
+        {
+            SearchBatchLeased(histories, offsets, k, ids, scores, counts, options, maxDegreeOfParallelism);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary><see cref="SearchBatch"/> while the caller holds a lease (<see cref="SparCodeService"/>).</summary>
+    internal void SearchBatchLeased(ReadOnlyMemory<long> histories, ReadOnlyMemory<int> offsets, int k, Memory<long> ids, Memory<float> scores, Memory<int> counts,
+        SearchOptions? options, int maxDegreeOfParallelism)
+    {
         int queries = offsets.Length - 1;
         SparCodeSearcher.CheckK(k, Dimensions.ItemCount);
         if (queries < 0 || ids.Length < (long)queries * k || scores.Length < (long)queries * k || counts.Length < queries)
@@ -279,11 +298,6 @@ public sealed class SparCodeIndex : IDisposable
         }
         const int chunk = 16;
         int chunks = (queries + chunk - 1) / chunk;
-        // One lease for the whole batch: its searches run on pooled searchers without leasing again.
-        if (!TryAcquire())
-        {
-            ThrowDisposed();
-        }
         try
         {
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism },
@@ -321,10 +335,6 @@ public sealed class SparCodeIndex : IDisposable
             // Report a bad query the way a single search would (its number in the message), not wrapped by the
             // thread pool; with several bad queries, the first one a worker reported.
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
-        }
-        finally
-        {
-            Release();
         }
     }
 

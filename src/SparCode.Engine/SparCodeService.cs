@@ -134,7 +134,7 @@ public sealed class SparCodeService : IDisposable
     public int Search(ReadOnlySpan<long> history, ReadOnlySpan<long> exclude, int k, Span<long> ids, Span<float> scores, SearchOptions? options = null)
     {
         using var lease = Lease();
-        return lease.Searcher.Search(history, exclude, k, ids, scores, options);
+        return lease.Search(history, exclude, k, ids, scores, options);
     }
 
     /// <summary>Runs <see cref="SparCodeIndex.SearchBatch"/> on the current index; the whole batch uses one index.</summary>
@@ -144,7 +144,7 @@ public sealed class SparCodeService : IDisposable
         SearchOptions? options = null, int maxDegreeOfParallelism = -1)
     {
         using var lease = Lease();
-        lease.Index.SearchBatch(histories, offsets, k, ids, scores, counts, options, maxDegreeOfParallelism);
+        lease.Index.SearchBatchLeased(histories, offsets, k, ids, scores, counts, options, maxDegreeOfParallelism);
     }
 
     /// <summary>Disposes the current index (unmapped once the queries in flight finish); later calls throw <see cref="ObjectDisposedException"/>.</summary>
@@ -163,8 +163,9 @@ public sealed class SparCodeService : IDisposable
 }
 
 /// <summary>
-/// A lease on one index of a <see cref="SparCodeService"/> with a searcher for it, from
-/// <see cref="SparCodeService.Lease"/>: the index stays mapped until <see cref="Dispose"/>.
+/// A lease on one index of a <see cref="SparCodeService"/> with a pooled searcher for it, from
+/// <see cref="SparCodeService.Lease"/>: the index stays mapped until <see cref="Dispose"/>, and
+/// <see cref="Search"/> runs on it even if a swap retires it meanwhile.
 /// </summary>
 public ref struct IndexLease
 {
@@ -179,9 +180,24 @@ public ref struct IndexLease
     /// <summary>The leased index.</summary>
     public SparCodeIndex Index { get; }
 
-    /// <summary>A searcher for <see cref="Index"/>, for this thread until <see cref="Dispose"/>.</summary>
+    /// <summary>
+    /// Searches <see cref="Index"/> under this lease (see <see cref="SparCodeSearcher.Search(ReadOnlySpan{long}, ReadOnlySpan{long}, int, Span{long}, Span{float}, SearchOptions?)"/>):
+    /// it succeeds even if a swap retires the index meanwhile.
+    /// </summary>
+    /// <param name="history">External item ids, oldest first.</param>
+    /// <param name="exclude">Further external ids to drop from the results.</param>
+    /// <param name="k">Results wanted, 1..n_items.</param>
+    /// <param name="ids">Receives up to k external item ids, best first.</param>
+    /// <param name="scores">Receives their scores.</param>
+    /// <param name="options">Options; <see cref="SearchOptions.Default"/> if null.</param>
+    /// <returns>How many results were written.</returns>
+    /// <exception cref="ArgumentException">The query is invalid.</exception>
     /// <exception cref="ObjectDisposedException">The lease was disposed.</exception>
-    public readonly SparCodeSearcher Searcher => _searcher ?? throw new ObjectDisposedException(nameof(IndexLease));
+    public readonly int Search(ReadOnlySpan<long> history, ReadOnlySpan<long> exclude, int k, Span<long> ids, Span<float> scores, SearchOptions? options = null) =>
+        (_searcher ?? throw new ObjectDisposedException(nameof(IndexLease))).SearchLeased(history, exclude, k, ids, scores, options);
+
+    /// <summary>Postings the last <see cref="Search"/> of this lease read.</summary>
+    public readonly long LastPostingsTouched => _searcher?.LastPostingsTouched ?? 0;
 
     /// <summary>Returns the searcher to the pool and ends the lease.</summary>
     public void Dispose()
