@@ -154,6 +154,26 @@ public sealed class SwapTests : IDisposable
     }
 
     [Fact]
+    public void Searches_through_the_service_do_not_allocate_after_warm_up()
+    {
+        using var service = SparCodeService.Open(_pathA);
+        var ids = new long[K];
+        var scores = new float[K];
+        foreach (var h in _histories)
+        {
+            service.Search(h, [], K, ids, scores);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var h in _histories)
+        {
+            service.Search(h, [], K, ids, scores);
+            using var lease = service.Lease();
+            lease.Search(h, [], K, ids, scores);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void A_disposed_service_refuses_queries_and_swaps()
     {
         var service = SparCodeService.Open(_pathA);
