@@ -160,7 +160,22 @@ public sealed class SparCodeIndex : IDisposable
 
     /// <summary>Rechecks every byte and every structural rule of the mapped file.</summary>
     /// <exception cref="CorruptIndexException">The file is damaged.</exception>
-    public void Verify() => File.Verify();
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public void Verify()
+    {
+        if (!TryAcquire())
+        {
+            ThrowDisposed();
+        }
+        try
+        {
+            File.Verify();
+        }
+        finally
+        {
+            Release();
+        }
+    }
 
     /// <summary>Creates a searcher: owns its scratch (a cache-sized accumulator window), one thread at a time, reusable.</summary>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
