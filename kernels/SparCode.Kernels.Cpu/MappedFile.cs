@@ -28,17 +28,24 @@ public sealed unsafe class MappedFile : IDisposable
     public long Length { get; }
 
     /// <summary>Maps <paramref name="path"/> read-only.</summary>
+    /// <remarks>
+    /// The length is taken from the opened handle, not from the path: for a symbolic link (a
+    /// <c>current -&gt; v42</c> deployment, a Kubernetes volume) the path's own entry is the link, whose size
+    /// is the length of its target's name. The mapping keeps the opened file alive if the path is later
+    /// renamed over or deleted.
+    /// </remarks>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static MappedFile Open(string path)
     {
-        long length = new FileInfo(path).Length;
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        long length = RandomAccess.GetLength(handle);
         if (length == 0)
         {
             // A zero-length file cannot be mapped; an empty view lets the caller report it as truncated.
             return new MappedFile(null, null, null, 0);
         }
 
-        var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, mapName: null, 0, MemoryMappedFileAccess.Read);
+        var map = MemoryMappedFile.CreateFromFile(handle, mapName: null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
         MemoryMappedViewAccessor? view = null;
         try
         {

@@ -36,8 +36,10 @@ public static class PostingKernels
     }
 
     /// <summary>
-    /// The unchecked kernel: <c>accumulator[ids[i] − windowStart] += scores[i]</c>. The ids were validated
-    /// when the index was opened and the caller passes only the ids inside the window.
+    /// The kernel: <c>accumulator[ids[i] − windowStart] += scores[i]</c>. The ids were validated when the
+    /// index was opened and the caller passes only the ids inside the window; an id outside it anyway (the
+    /// file rewritten under the mapping, which the format forbids) is clamped into the window, so the
+    /// results are wrong but no memory outside the accumulator is written (see <see cref="Slot"/>).
     /// </summary>
     internal static void AccumulateCore(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart = 0) =>
         AccumulateCore(accumulator, ids, scores, windowStart, [], []);
@@ -53,7 +55,9 @@ public static class PostingKernels
         ReadOnlySpan<int> prefetchIds, ReadOnlySpan<float> prefetchScores)
     {
         Debug.Assert(ids.Length == scores.Length && prefetchIds.Length == prefetchScores.Length);
-        Debug.Assert(ids.IsEmpty || (ids[0] >= windowStart && ids[^1] - windowStart < accumulator.Length));
+        // Ids outside the window are clamped (PostingKernels.Slot), not asserted: they come from a mapping that a
+        // process breaking the immutability rule could rewrite under us.
+        Debug.Assert(ids.IsEmpty || !accumulator.IsEmpty);
         ref int id = ref MemoryMarshal.GetReference(ids);
         ref float score = ref MemoryMarshal.GetReference(scores);
         nint n = ids.Length;
@@ -62,10 +66,7 @@ public static class PostingKernels
         fixed (float* nextScore = prefetchScores)
         fixed (float* first = accumulator)
         {
-            // Biased so that slots[id] is item id's slot: one subtraction per window instead of per posting
-            // (one-process A/B at 40k postings: p50 −0.5 to −1.0 µs). Pinned raw pointers, so pointing
-            // before the array is harmless; only ids inside the window are dereferenced.
-            float* slots = first - windowStart;
+            uint last = (uint)accumulator.Length - 1;
             nint prefetched = Sse.IsSupported ? 0 : prefetchIds.Length;
             // Four independent read-modify-writes per step let the core overlap their cache misses.
             for (; i + 16 <= n; i += 16)
@@ -80,15 +81,15 @@ public static class PostingKernels
                 {
                     int a = Unsafe.Add(ref id, j), b = Unsafe.Add(ref id, j + 1);
                     int c = Unsafe.Add(ref id, j + 2), d = Unsafe.Add(ref id, j + 3);
-                    slots[a] += Unsafe.Add(ref score, j);
-                    slots[b] += Unsafe.Add(ref score, j + 1);
-                    slots[c] += Unsafe.Add(ref score, j + 2);
-                    slots[d] += Unsafe.Add(ref score, j + 3);
+                    first[Slot(a, windowStart, last)] += Unsafe.Add(ref score, j);
+                    first[Slot(b, windowStart, last)] += Unsafe.Add(ref score, j + 1);
+                    first[Slot(c, windowStart, last)] += Unsafe.Add(ref score, j + 2);
+                    first[Slot(d, windowStart, last)] += Unsafe.Add(ref score, j + 3);
                 }
             }
             for (; i < n; i++)
             {
-                slots[Unsafe.Add(ref id, i)] += Unsafe.Add(ref score, i);
+                first[Slot(Unsafe.Add(ref id, i), windowStart, last)] += Unsafe.Add(ref score, i);
             }
             // A later run longer than this one: the rest in one go.
             for (; prefetched < prefetchIds.Length; prefetched += 16)
@@ -98,6 +99,15 @@ public static class PostingKernels
             }
         }
     }
+
+    /// <summary>
+    /// The slot of item <paramref name="id"/> in a window starting at <paramref name="windowStart"/> whose
+    /// last slot is <paramref name="last"/>, clamped into the window: one subtraction, compare and
+    /// conditional move per posting, which keeps every kernel inside its accumulator even if an index file
+    /// is rewritten in place under its mapping (issue 13, F10). An id inside the window maps to itself.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static uint Slot(int id, int windowStart, uint last) => Math.Min((uint)(id - windowStart), last);
 
     /// <summary>
     /// Asks the memory system for every cache line of a run of postings without waiting for it. The

@@ -100,21 +100,24 @@ public sealed class TopKSelector
     internal unsafe void CollectAndClearCore(Span<float> accumulator, ReadOnlySpan<int> ids, int windowStart = 0)
     {
         Debug.Assert(_k > 0);
-        Debug.Assert(ids.IsEmpty || (ids[0] >= windowStart && ids[^1] - windowStart < accumulator.Length));
+        // Ids outside the window are clamped (PostingKernels.Slot), not asserted: they come from a mapping that a
+        // process breaking the immutability rule could rewrite under us.
+        Debug.Assert(ids.IsEmpty || !accumulator.IsEmpty);
         ref int first = ref MemoryMarshal.GetReference(ids);
         float threshold = Threshold;
         nint n = ids.Length;
         nint i = 0;
-        fixed (float* start = accumulator)
+        fixed (float* slots = accumulator)
         {
-            // slots[id] is item id's slot (see PostingKernels.AccumulateCore).
-            float* slots = start - windowStart;
+            // Every id is clamped into the window (PostingKernels.Slot), so a file rewritten under its mapping
+            // cannot make this read or clear outside the accumulator; the id offered is the clamped one.
+            uint last = (uint)accumulator.Length - 1;
             // Four slots per step, read and cleared before one combined compare: more independent loads in
             // flight and one well-predicted branch per four postings.
             for (; i + 4 <= n; i += 4)
             {
-                int a = Unsafe.Add(ref first, i), b = Unsafe.Add(ref first, i + 1);
-                int c = Unsafe.Add(ref first, i + 2), d = Unsafe.Add(ref first, i + 3);
+                uint a = PostingKernels.Slot(Unsafe.Add(ref first, i), windowStart, last), b = PostingKernels.Slot(Unsafe.Add(ref first, i + 1), windowStart, last);
+                uint c = PostingKernels.Slot(Unsafe.Add(ref first, i + 2), windowStart, last), d = PostingKernels.Slot(Unsafe.Add(ref first, i + 3), windowStart, last);
                 float v0 = slots[a], v1 = slots[b], v2 = slots[c], v3 = slots[d];
                 slots[a] = 0f;
                 slots[b] = 0f;
@@ -122,18 +125,18 @@ public sealed class TopKSelector
                 slots[d] = 0f;
                 if (AnyAtLeast(v0, v1, v2, v3, threshold))
                 {
-                    threshold = OfferAtLeast(v0, a, threshold);
-                    threshold = OfferAtLeast(v1, b, threshold);
-                    threshold = OfferAtLeast(v2, c, threshold);
-                    threshold = OfferAtLeast(v3, d, threshold);
+                    threshold = OfferAtLeast(v0, windowStart + (int)a, threshold);
+                    threshold = OfferAtLeast(v1, windowStart + (int)b, threshold);
+                    threshold = OfferAtLeast(v2, windowStart + (int)c, threshold);
+                    threshold = OfferAtLeast(v3, windowStart + (int)d, threshold);
                 }
             }
             for (; i < n; i++)
             {
-                int item = Unsafe.Add(ref first, i);
-                float value = slots[item];
-                slots[item] = 0f;
-                threshold = OfferAtLeast(value, item, threshold);
+                uint slot = PostingKernels.Slot(Unsafe.Add(ref first, i), windowStart, last);
+                float value = slots[slot];
+                slots[slot] = 0f;
+                threshold = OfferAtLeast(value, windowStart + (int)slot, threshold);
             }
         }
     }
@@ -188,20 +191,22 @@ public sealed class TopKSelector
     internal unsafe void AddCollectAndClearCore(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart = 0)
     {
         Debug.Assert(_k > 0 && ids.Length == scores.Length);
-        Debug.Assert(ids.IsEmpty || (ids[0] >= windowStart && ids[^1] - windowStart < accumulator.Length));
+        // Ids outside the window are clamped (PostingKernels.Slot), not asserted: they come from a mapping that a
+        // process breaking the immutability rule could rewrite under us.
+        Debug.Assert(ids.IsEmpty || !accumulator.IsEmpty);
         ref int id = ref MemoryMarshal.GetReference(ids);
         ref float score = ref MemoryMarshal.GetReference(scores);
         float threshold = Threshold;
         nint n = ids.Length;
         nint i = 0;
-        fixed (float* start = accumulator)
+        fixed (float* slots = accumulator)
         {
-            // slots[id] is item id's slot (see PostingKernels.AccumulateCore).
-            float* slots = start - windowStart;
+            // Ids clamped into the window, as in CollectAndClearCore.
+            uint last = (uint)accumulator.Length - 1;
             for (; i + 4 <= n; i += 4)
             {
-                int a = Unsafe.Add(ref id, i), b = Unsafe.Add(ref id, i + 1);
-                int c = Unsafe.Add(ref id, i + 2), d = Unsafe.Add(ref id, i + 3);
+                uint a = PostingKernels.Slot(Unsafe.Add(ref id, i), windowStart, last), b = PostingKernels.Slot(Unsafe.Add(ref id, i + 1), windowStart, last);
+                uint c = PostingKernels.Slot(Unsafe.Add(ref id, i + 2), windowStart, last), d = PostingKernels.Slot(Unsafe.Add(ref id, i + 3), windowStart, last);
                 float v0 = slots[a] + Unsafe.Add(ref score, i), v1 = slots[b] + Unsafe.Add(ref score, i + 1);
                 float v2 = slots[c] + Unsafe.Add(ref score, i + 2), v3 = slots[d] + Unsafe.Add(ref score, i + 3);
                 slots[a] = 0f;
@@ -210,18 +215,18 @@ public sealed class TopKSelector
                 slots[d] = 0f;
                 if (AnyAtLeast(v0, v1, v2, v3, threshold))
                 {
-                    threshold = OfferAtLeast(v0, a, threshold);
-                    threshold = OfferAtLeast(v1, b, threshold);
-                    threshold = OfferAtLeast(v2, c, threshold);
-                    threshold = OfferAtLeast(v3, d, threshold);
+                    threshold = OfferAtLeast(v0, windowStart + (int)a, threshold);
+                    threshold = OfferAtLeast(v1, windowStart + (int)b, threshold);
+                    threshold = OfferAtLeast(v2, windowStart + (int)c, threshold);
+                    threshold = OfferAtLeast(v3, windowStart + (int)d, threshold);
                 }
             }
             for (; i < n; i++)
             {
-                int item = Unsafe.Add(ref id, i);
-                float value = slots[item] + Unsafe.Add(ref score, i);
-                slots[item] = 0f;
-                threshold = OfferAtLeast(value, item, threshold);
+                uint slot = PostingKernels.Slot(Unsafe.Add(ref id, i), windowStart, last);
+                float value = slots[slot] + Unsafe.Add(ref score, i);
+                slots[slot] = 0f;
+                threshold = OfferAtLeast(value, windowStart + (int)slot, threshold);
             }
         }
     }

@@ -1,3 +1,4 @@
+using SparCode.Cli;
 using SparCode.Cli.Commands;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -12,6 +13,10 @@ var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("sparcode");
+    // Unknown or mistyped options (query --topk 5, train --epoch 5) are errors, not silently ignored.
+    config.UseStrictParsing();
+    // Parser and validation errors reach the handler below instead of Spectre's report on standard output.
+    config.PropagateExceptions();
     config.AddCommand<TrainDemoCommand>("demo")
         .WithDescription("The method end to end on embedded synthetic data: train two-tower and SparCode, export the index, evaluate every row, serve a few queries.")
         .WithExample("demo");
@@ -43,4 +48,18 @@ app.Configure(config =>
     config.AddCommand<TwoTowerExportCommand>("export-two-tower").WithDescription("Write a trained two-tower model's item table, test users' query vectors, test histories and held-out items for 'bench'.").WithExample("export-two-tower", "--model", "out/ml100k-two-tower");
     config.AddCommand<BenchCommand>("bench").WithDescription("One-run comparison: SparCode CPU vs two-tower exact vs HNSW (quality, latency, size, build time); markdown, JSON, PNG.").WithExample("bench", "--items", "100000", "--queries", "500");
 });
-return app.Run(args);
+try
+{
+    // A lone "-" (standard input, e.g. --history -) is not a token Spectre accepts as a value; "@-" is the same list.
+    return app.Run([.. args.Select(a => a == "-" ? "@-" : a)]);
+}
+catch (CommandAppException e)
+{
+    // Unknown commands and options, bad option values, failed validation: one red line, exit code 1 (README),
+    // with options spelled as they are typed (Spectre writes "option 'history'" for --history).
+    return CliErrors.Fail(CliErrors.DashOptionNames(e.Message));
+}
+catch (Exception e)
+{
+    return CliErrors.Unexpected(e);
+}

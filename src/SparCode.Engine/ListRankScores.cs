@@ -41,7 +41,7 @@ internal sealed class ListRankScores
     internal static ListRankScores Build(ReadOnlyMemory<long> offsets, ReadOnlyMemory<float> scores, ReadOnlyMemory<float> listMax)
     {
         int lists = offsets.Length - 1;
-        var table = new float[lists * Ranks.Length];
+        var table = new float[checked(lists * Ranks.Length)];
         const int block = 64;
         Parallel.For(0, (lists + block - 1) / block, () => (Counts: new int[Buckets], Minima: new float[Buckets]), (b, _, scratch) =>
         {

@@ -31,9 +31,11 @@ internal sealed class ListWindows
     internal static ListWindows Build(ReadOnlySpan<long> offsets, ReadOnlySpan<int> items, int itemCount)
     {
         const int window = SparCodeSearcher.DefaultWindow;
-        int windows = (itemCount + window - 1) / window;
+        int windows = (int)((itemCount + (long)window - 1) / window);
         int lists = offsets.Length - 1;
-        var starts = new int[lists * (windows + 1)];
+        // SparCodeIndex refuses files whose table would not fit an array (or MaxDerivedTableBytes) before
+        // this runs; checked so that a caller that skipped it gets OverflowException, never a short table.
+        var starts = new int[checked(lists * (windows + 1))];
         for (int c = 0; c < lists; c++)
         {
             var row = starts.AsSpan(c * (windows + 1), windows + 1);

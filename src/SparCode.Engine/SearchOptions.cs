@@ -34,12 +34,27 @@ public sealed class SearchOptions
 public sealed class UnknownItemException : ArgumentException
 {
     /// <summary>Creates the exception.</summary>
+    /// <param name="itemId">The unknown external id.</param>
+    /// <param name="position">Its position in the history.</param>
     public UnknownItemException(long itemId, int position)
-        : base($"History item id {itemId} (position {position}) is not in the index. Pass SearchOptions {{ UnknownItems = UnknownItemPolicy.Skip }} to ignore unknown ids.", "history")
+        : this(itemId, position, -1)
+    {
+    }
+
+    /// <summary>Creates the exception for query <paramref name="query"/> of a batch (-1: a single search).</summary>
+    /// <param name="itemId">The unknown external id.</param>
+    /// <param name="position">Its position in the history.</param>
+    /// <param name="query">The query's number in the batch, or -1.</param>
+    public UnknownItemException(long itemId, int position, int query)
+        : base($"{(query >= 0 ? $"Query {query}: h" : "H")}istory item id {itemId} (position {position}) is not in the index. Pass SearchOptions {{ UnknownItems = UnknownItemPolicy.Skip }} to ignore unknown ids.", "history")
     {
         ItemId = itemId;
         Position = position;
+        Query = query;
     }
+
+    /// <summary>The failing query's number in a batch (<see cref="SparCodeIndex.SearchBatch"/>); -1 for a single search.</summary>
+    public int Query { get; }
 
     /// <summary>The unknown external id.</summary>
     public long ItemId { get; }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using SparCode.Format;
 
 namespace SparCode.Engine;
@@ -9,6 +10,15 @@ namespace SparCode.Engine;
 /// <remarks>
 /// Immutable and thread-safe. For single queries create one <see cref="SparCodeSearcher"/> per thread
 /// with <see cref="CreateSearcher()"/>; <see cref="SearchBatch"/> runs many queries on all cores.
+/// <para>
+/// Lifetime: every search and every batch holds a lease on the mapping (one interlocked increment and
+/// decrement), so <see cref="Dispose"/> never pulls the file out from under a query in flight: it marks
+/// the index disposed at once and the last reader to leave unmaps the file. Searches, batches and
+/// <see cref="CreateSearcher()"/> started after <see cref="Dispose"/> throw <see cref="ObjectDisposedException"/>.
+/// Views of the mapping handed out before (<see cref="PostingList"/>, <see cref="File"/>'s sections) are
+/// not leased: do not use them after <see cref="Dispose"/>. To replace a serving index under load use
+/// <see cref="SparCodeService.Swap(string, IndexValidation)"/>.
+/// </para>
 /// <code>
 /// using var index = SparCodeIndex.Open("model.sci");
 /// var searcher = index.CreateSearcher();
@@ -19,10 +29,27 @@ namespace SparCode.Engine;
 /// </remarks>
 public sealed class SparCodeIndex : IDisposable
 {
+    /// <summary>
+    /// Heap memory that <see cref="Open"/> may allocate for the derived tables (window table and rank
+    /// scores) before it refuses a file with <see cref="CorruptionKind.SizeLimitExceeded"/>: 4 GiB. The
+    /// tables cost <c>60 + 4·(⌈n_items / 65536⌉ + 1)</c> bytes per code (68 for up to 65,536 items), so the
+    /// format's largest code count, 2^24, fits up to about 3.1M items.
+    /// </summary>
+    public const long MaxDerivedTableBytes = 4L << 30;
+
+    private const int DisposedFlag = int.MinValue;
+
     private readonly ConcurrentBag<SparCodeSearcher> _pool = [];
+
+    /// <summary>Readers holding a lease, with <see cref="DisposedFlag"/> set once <see cref="Dispose"/> ran.</summary>
+    private int _state;
+
+    /// <summary>1 once the file is unmapped.</summary>
+    private int _unmapped;
 
     private SparCodeIndex(IndexFile file)
     {
+        OpenMemoryBytes = CheckOpenMemory(file);
         File = file;
         PostingOffsets = file.PostingOffsets;
         PostingItems = file.PostingItems;
@@ -59,10 +86,64 @@ public sealed class SparCodeIndex : IDisposable
     /// <summary>Where every list crosses every default-sized accumulation window.</summary>
     internal ListWindows Windows { get; }
 
+    /// <summary>
+    /// Heap bytes this index allocated when it was opened, besides the mapping: the window table, the rank
+    /// scores, the query tower's transposed weights and the external id map (see <see cref="EstimateOpenMemory"/>).
+    /// </summary>
+    public long OpenMemoryBytes { get; }
+
+    /// <summary>
+    /// The heap bytes <see cref="Open"/> allocates for <paramref name="file"/> besides the mapping: the
+    /// window table (<c>4·(⌈n_items / 65536⌉ + 1)</c> bytes per code), the rank scores (60 bytes per code),
+    /// the query tower's weights (copied transposed) and the external id map (12 bytes per item unless the
+    /// ids are contiguous). Exact to within a few object headers.
+    /// </summary>
+    /// <param name="file">An open index file.</param>
+    public static long EstimateOpenMemory(IndexFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var (windowTable, rankTable) = DerivedTableEntries(file.Dimensions);
+        long tower = 0;
+        foreach (var e in file.Sections)
+        {
+            if (e.Kind is SectionKind.TowerWeight or SectionKind.TowerBias or SectionKind.HeadWeight or SectionKind.HeadBias or SectionKind.Codebooks)
+            {
+                tower += e.ByteLength;
+            }
+        }
+        return (windowTable + rankTable) * sizeof(float) + tower + file.ItemIds.MemoryBytes;
+    }
+
+    /// <summary>Entries of the window table and of the rank-score table for these dimensions.</summary>
+    private static (long WindowTable, long RankTable) DerivedTableEntries(ModelDimensions dims)
+    {
+        long windows = (dims.ItemCount + (long)SparCodeSearcher.DefaultWindow - 1) / SparCodeSearcher.DefaultWindow;
+        return (dims.CodeCount * (windows + 1), (long)dims.CodeCount * ListRankScores.Ranks.Length);
+    }
+
+    /// <summary>Refuses files whose derived tables would pass <see cref="MaxDerivedTableBytes"/> or an array's size; returns <see cref="EstimateOpenMemory"/>.</summary>
+    private static long CheckOpenMemory(IndexFile file)
+    {
+        var dims = file.Dimensions;
+        var (windowTable, rankTable) = DerivedTableEntries(dims);
+        long bytes = (windowTable + rankTable) * sizeof(float);
+        if (bytes > MaxDerivedTableBytes || windowTable > Array.MaxLength || rankTable > Array.MaxLength)
+        {
+            throw new CorruptIndexException(CorruptionKind.SizeLimitExceeded, file.Path,
+                $"its derived tables would take {bytes:N0} bytes ({dims.CodeCount:N0} codes × ({ListRankScores.Ranks.Length} rank scores + {windowTable / dims.CodeCount} window boundaries) × 4 bytes, for {dims.ItemCount:N0} items); the limit is {MaxDerivedTableBytes:N0} bytes (SparCodeIndex.MaxDerivedTableBytes), with at most {Array.MaxLength:N0} entries per table.");
+        }
+        return EstimateOpenMemory(file);
+    }
+
     /// <summary>Opens, maps and validates an index file (see <see cref="IndexFile.Open"/> for the checks).</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="CorruptIndexException">The file is damaged.</exception>
     /// <exception cref="IndexVersionException">The file's format version is not readable by this library.</exception>
+    /// <remarks>
+    /// Besides the file's own checks, refuses (<see cref="CorruptionKind.SizeLimitExceeded"/>) a file whose
+    /// derived tables would take more than <see cref="MaxDerivedTableBytes"/>. <see cref="OpenMemoryBytes"/>
+    /// tells what was allocated.
+    /// </remarks>
     public static SparCodeIndex Open(string path, IndexValidation validation = IndexValidation.Full)
     {
         var file = IndexFile.Open(path, validation);
@@ -79,25 +160,102 @@ public sealed class SparCodeIndex : IDisposable
 
     /// <summary>Rechecks every byte and every structural rule of the mapped file.</summary>
     /// <exception cref="CorruptIndexException">The file is damaged.</exception>
-    public void Verify() => File.Verify();
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public void Verify()
+    {
+        if (!TryAcquire())
+        {
+            ThrowDisposed();
+        }
+        try
+        {
+            File.Verify();
+        }
+        finally
+        {
+            Release();
+        }
+    }
 
-    /// <summary>Creates a searcher: owns its scratch (a cache-sized accumulator window), not thread-safe, reusable.</summary>
-    public SparCodeSearcher CreateSearcher() => new(this);
+    /// <summary>Creates a searcher: owns its scratch (a cache-sized accumulator window), one thread at a time, reusable.</summary>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public SparCodeSearcher CreateSearcher()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return new(this);
+    }
 
     /// <summary>A searcher with a chosen accumulator window (items) and collect mode, for tests and benchmarks.</summary>
-    internal SparCodeSearcher CreateSearcher(int window, CollectMode collect = CollectMode.Auto) => new(this, window, collect);
+    internal SparCodeSearcher CreateSearcher(int window, CollectMode collect = CollectMode.Auto)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return new(this, window, collect);
+    }
+
+    /// <summary>
+    /// Takes a lease on the mapping: false once <see cref="Dispose"/> has run. Every true must be paired
+    /// with one <see cref="Release"/>. One interlocked increment.
+    /// </summary>
+    internal bool TryAcquire()
+    {
+        if (Interlocked.Increment(ref _state) > 0)
+        {
+            return true;
+        }
+        Release();
+        return false;
+    }
+
+    /// <summary>Ends a lease; the last one out after <see cref="Dispose"/> unmaps the file.</summary>
+    internal void Release()
+    {
+        if (Interlocked.Decrement(ref _state) == DisposedFlag)
+        {
+            Unmap();
+        }
+    }
+
+    private void Unmap()
+    {
+        if (Interlocked.Exchange(ref _unmapped, 1) == 0)
+        {
+            File.Dispose();
+        }
+    }
+
+    /// <summary>A pooled searcher, for <see cref="SearchBatch"/> and <see cref="SparCodeService"/> (return it with <see cref="Return"/>).</summary>
+    internal SparCodeSearcher Rent() => _pool.TryTake(out var searcher) ? searcher : new SparCodeSearcher(this);
+
+    /// <summary>Puts a searcher from <see cref="Rent"/> back in the pool.</summary>
+    internal void Return(SparCodeSearcher searcher) => _pool.Add(searcher);
+
+    [DoesNotReturn]
+    internal void ThrowDisposed() => throw new ObjectDisposedException(nameof(SparCodeIndex), $"The index '{File.Path}' was disposed.");
 
     /// <summary>The posting list of <paramref name="code"/>: internal item ids ascending, and their scores.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not in <c>[0, K_c^M)</c>.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    /// <remarks>The views point into the mapping: they are valid until <see cref="Dispose"/>, which does not wait for them.</remarks>
     public (ReadOnlyMemory<int> Items, ReadOnlyMemory<float> Scores) PostingList(int code)
     {
         if ((uint)code >= (uint)Dimensions.CodeCount)
         {
             throw new ArgumentOutOfRangeException(nameof(code), code, $"Code must be in [0, {Dimensions.CodeCount}).");
         }
-        var offsets = PostingOffsets.Span;
-        int start = (int)offsets[code], length = (int)(offsets[code + 1] - offsets[code]);
-        return (PostingItems.Slice(start, length), PostingScores.Slice(start, length));
+        if (!TryAcquire())
+        {
+            ThrowDisposed();
+        }
+        try
+        {
+            var offsets = PostingOffsets.Span;
+            int start = (int)offsets[code], length = (int)(offsets[code + 1] - offsets[code]);
+            return (PostingItems.Slice(start, length), PostingScores.Slice(start, length));
+        }
+        finally
+        {
+            Release();
+        }
     }
 
     /// <summary>
@@ -114,9 +272,30 @@ public sealed class SparCodeIndex : IDisposable
     /// <param name="counts">Receives query count result counts.</param>
     /// <param name="options">Search options (defaults if null).</param>
     /// <param name="maxDegreeOfParallelism">Worker threads; -1 uses every core.</param>
-    /// <exception cref="ArgumentException">Shapes disagree, or any query is invalid (see <see cref="SparCodeSearcher.Search(ReadOnlySpan{long}, int, Span{long}, Span{float}, SearchOptions?)"/>).</exception>
+    /// <exception cref="ArgumentException">Shapes disagree, or any query is invalid (see <see cref="SparCodeSearcher.Search(ReadOnlySpan{long}, int, Span{long}, Span{float}, SearchOptions?)"/>); the message starts with the failing query's number.</exception>
+    /// <exception cref="UnknownItemException">A history id is unknown and <see cref="UnknownItemPolicy.Error"/> is in force; <see cref="UnknownItemException.Query"/> is the query's number.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed (a batch running when <see cref="Dispose"/> is called completes).</exception>
     public void SearchBatch(ReadOnlyMemory<long> histories, ReadOnlyMemory<int> offsets, int k, Memory<long> ids, Memory<float> scores, Memory<int> counts,
         SearchOptions? options = null, int maxDegreeOfParallelism = -1)
+    {
+        // One lease for the whole batch: its searches run on pooled searchers without leasing again.
+        if (!TryAcquire())
+        {
+            ThrowDisposed();
+        }
+        try
+        {
+            SearchBatchLeased(histories, offsets, k, ids, scores, counts, options, maxDegreeOfParallelism);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary><see cref="SearchBatch"/> while the caller holds a lease (<see cref="SparCodeService"/>).</summary>
+    internal void SearchBatchLeased(ReadOnlyMemory<long> histories, ReadOnlyMemory<int> offsets, int k, Memory<long> ids, Memory<float> scores, Memory<int> counts,
+        SearchOptions? options, int maxDegreeOfParallelism)
     {
         int queries = offsets.Length - 1;
         SparCodeSearcher.CheckK(k, Dimensions.ItemCount);
@@ -145,34 +324,49 @@ public sealed class SparCodeIndex : IDisposable
                     {
                         var rowIds = ids.Span.Slice(q * k, k);
                         var rowScores = scores.Span.Slice(q * k, k);
-                        int n = searcher.Search(histories.Span[off[q]..off[q + 1]], k, rowIds, rowScores, options);
+                        int n;
+                        try
+                        {
+                            n = searcher.SearchLeased(histories.Span[off[q]..off[q + 1]], [], k, rowIds, rowScores, options);
+                        }
+                        catch (UnknownItemException e)
+                        {
+                            throw new UnknownItemException(e.ItemId, e.Position, q);
+                        }
+                        catch (ArgumentException e)
+                        {
+                            throw new ArgumentException($"Query {q} (histories[{off[q]}..{off[q + 1]})): {e.Message}", e.ParamName, e);
+                        }
                         rowIds[n..].Fill(-1);
                         rowScores[n..].Fill(float.NegativeInfinity);
                         counts.Span[q] = n;
                     }
                     return searcher;
                 },
-                _pool.Add);
+                Return);
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
-            // Report a bad query the way a single search would, not wrapped by the thread pool.
+            // Report a bad query the way a single search would (its number in the message), not wrapped by the
+            // thread pool; with several bad queries, the first one a worker reported.
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
         }
     }
 
-    private SparCodeSearcher Rent() => _pool.TryTake(out var searcher) ? searcher : CreateSearcher();
-
-    /// <summary>True once <see cref="Dispose"/> has run.</summary>
-    public bool IsDisposed { get; private set; }
+    /// <summary>True once <see cref="Dispose"/> has run (the file may still be mapped until the last search in flight ends).</summary>
+    public bool IsDisposed => Volatile.Read(ref _state) < 0;
 
     /// <summary>
-    /// Unmaps the file. Searches started afterwards throw <see cref="ObjectDisposedException"/>; a search
-    /// running at that moment reads unmapped memory, so stop searching before disposing.
+    /// Marks the index disposed and unmaps the file as soon as no search or batch is in flight (at once if
+    /// none is; otherwise the last one to finish unmaps it). Searches, batches and searchers started
+    /// afterwards throw <see cref="ObjectDisposedException"/>. Idempotent and thread-safe.
     /// </summary>
     public void Dispose()
     {
-        IsDisposed = true;
-        File.Dispose();
+        int before = Interlocked.Or(ref _state, DisposedFlag);
+        if (before == 0)
+        {
+            Unmap();
+        }
     }
 }

@@ -5,7 +5,9 @@ namespace SparCode.Engine;
 
 /// <summary>
 /// Runs queries against one <see cref="SparCodeIndex"/>. Owns its scratch (about 256 KiB, plus 2 × <see cref="QueryTower.ScratchLength"/> floats for the tower: with the attention tower of L = 50, d = 64, F = 64 about 125 KiB), so after the first query of
-/// the largest k and history length it does not allocate. Not thread-safe: use one per thread.
+/// the largest k and history length it does not allocate. One thread at a time: use one per thread. A call that
+/// overlaps another on the same searcher throws <see cref="InvalidOperationException"/> instead of corrupting the
+/// scratch (a reentrancy guard: one interlocked exchange and one store per call).
 /// </summary>
 /// <remarks>
 /// A query: history → K_u tokens → K_u codes → scatter-add of the K_u posting lists into a
@@ -52,6 +54,9 @@ public sealed class SparCodeSearcher
     private int[] _results = [];
     private int[] _taken = [];
 
+    /// <summary>1 while a call runs on this searcher (the reentrancy guard).</summary>
+    private int _busy;
+
     internal SparCodeSearcher(SparCodeIndex index, int window = DefaultWindow, CollectMode collect = CollectMode.Auto)
     {
         _collect = collect;
@@ -97,10 +102,57 @@ public sealed class SparCodeSearcher
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not in 1..n_items.</exception>
     /// <exception cref="UnknownItemException">A history id is unknown and <see cref="UnknownItemPolicy.Error"/> is in force.</exception>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is using this searcher at the same time.</exception>
     public int Search(ReadOnlySpan<long> history, ReadOnlySpan<long> exclude, int k, Span<long> ids, Span<float> scores, SearchOptions? options = null)
     {
+        Enter();
+        if (!_index.TryAcquire())
+        {
+            Volatile.Write(ref _busy, 0);
+            _index.ThrowDisposed();
+        }
+        try
+        {
+            return SearchCore(history, exclude, k, ids, scores, options);
+        }
+        finally
+        {
+            _index.Release();
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>A search while the caller holds a lease on the index (a batch): the guard, no lease of its own.</summary>
+    internal int SearchLeased(ReadOnlySpan<long> history, ReadOnlySpan<long> exclude, int k, Span<long> ids, Span<float> scores, SearchOptions? options)
+    {
+        Enter();
+        try
+        {
+            return SearchCore(history, exclude, k, ids, scores, options);
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>The reentrancy guard: claims this searcher for the calling thread or throws.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void Enter()
+    {
+        if (Interlocked.Exchange(ref _busy, 1) != 0)
+        {
+            ThrowConcurrentUse();
+        }
+    }
+
+    [DoesNotReturn]
+    private static void ThrowConcurrentUse() =>
+        throw new InvalidOperationException("This SparCodeSearcher is already running a call on another thread; a searcher serves one thread at a time. Create one searcher per thread (SparCodeIndex.CreateSearcher), or use SparCodeIndex.SearchBatch or SparCodeService.");
+
+    private int SearchCore(ReadOnlySpan<long> history, ReadOnlySpan<long> exclude, int k, Span<long> ids, Span<float> scores, SearchOptions? options)
+    {
         options ??= SearchOptions.Default;
-        ObjectDisposedException.ThrowIf(_index.IsDisposed, _index);
         CheckK(k, _index.Dimensions.ItemCount);
         if (ids.Length < k || scores.Length < k)
         {
@@ -191,7 +243,7 @@ public sealed class SparCodeSearcher
         Span<int> ahead = _ahead;
         var window = _window.AsSpan();
         int itemCount = _index.Dimensions.ItemCount;
-        int windowCount = (itemCount + window.Length - 1) / window.Length;
+        int windowCount = (int)((itemCount + (long)window.Length - 1) / window.Length);
         long touched = 0;
         for (int t = 0; t < codes.Length; t++)
         {
@@ -203,7 +255,7 @@ public sealed class SparCodeSearcher
         }
         LastPostingsTouched = touched;
         int last = codes.Length - 1;
-        for (int windowIndex = 0, windowStart = 0; windowStart < itemCount; windowIndex++, windowStart += window.Length)
+        for (int windowIndex = 0, windowStart = 0; windowIndex < windowCount; windowIndex++, windowStart = (int)Math.Min((long)windowStart + window.Length, itemCount))
         {
             var slots = window[..Math.Min(window.Length, itemCount - windowStart)];
             int windowEnd = windowStart + slots.Length;
@@ -321,9 +373,29 @@ public sealed class SparCodeSearcher
     /// <param name="unknownItems">What to do with unknown ids.</param>
     /// <exception cref="ArgumentException">The history is empty or has no known item, or <paramref name="codes"/> is shorter than K_u.</exception>
     /// <exception cref="UnknownItemException">A history id is unknown and <see cref="UnknownItemPolicy.Error"/> is in force.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is using this searcher at the same time.</exception>
     public void Encode(ReadOnlySpan<long> history, Span<int> codes, UnknownItemPolicy unknownItems = UnknownItemPolicy.Error)
     {
-        ObjectDisposedException.ThrowIf(_index.IsDisposed, _index);
+        Enter();
+        if (!_index.TryAcquire())
+        {
+            Volatile.Write(ref _busy, 0);
+            _index.ThrowDisposed();
+        }
+        try
+        {
+            EncodeCore(history, codes, unknownItems);
+        }
+        finally
+        {
+            _index.Release();
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    private void EncodeCore(ReadOnlySpan<long> history, Span<int> codes, UnknownItemPolicy unknownItems)
+    {
         int tokens = _index.Dimensions.UserTokens;
         if (codes.Length < tokens)
         {
@@ -386,9 +458,10 @@ public sealed class SparCodeSearcher
     }
 
     /// <summary>
-    /// Appends score-0 items in fallback order, skipping results and excluded items. Every item with a
-    /// positive score is already a result (the heap was not full), so any other item not excluded
-    /// scores 0. Results and exclusions are few: a sorted copy answers "taken?" by binary search.
+    /// Appends score-0 items in fallback order, skipping results and excluded items; if the fallback order
+    /// runs out first (it may list only some items), continues with ascending internal ids not yet taken.
+    /// Every item with a positive score is already a result (the heap was not full), so any other item not
+    /// excluded scores 0. Results and exclusions are few: a sorted copy answers "taken?" by binary search.
     /// </summary>
     private int Fill(int count, int k, ReadOnlySpan<int> excluded, Span<float> scores)
     {
@@ -402,12 +475,36 @@ public sealed class SparCodeSearcher
         excluded.CopyTo(taken[count..]);
         taken.Sort();
         var order = _index.FallbackOrder.Span;
-        int n = order.IsEmpty ? _index.Dimensions.ItemCount : order.Length;
-        for (int i = 0; i < n && count < k; i++)
+        for (int i = 0; i < order.Length && count < k; i++)
         {
-            int item = order.IsEmpty ? i : order[i];
+            int item = order[i];
             if (taken.BinarySearch(item) < 0)
             {
+                _results[count] = item;
+                scores[count] = 0f;
+                count++;
+            }
+        }
+        if (count < k)
+        {
+            // Past the fallback order (or without one): ascending ids, skipping everything taken so far.
+            // count + excluded ≤ k + excluded, which the buffer holds.
+            takenCount = count + excluded.Length;
+            taken = _taken.AsSpan(0, takenCount);
+            _results.AsSpan(0, count).CopyTo(taken);
+            excluded.CopyTo(taken[count..]);
+            taken.Sort();
+            int itemCount = _index.Dimensions.ItemCount;
+            for (int item = 0, t = 0; item < itemCount && count < k; item++)
+            {
+                while (t < taken.Length && taken[t] < item)
+                {
+                    t++;
+                }
+                if (t < taken.Length && taken[t] == item)
+                {
+                    continue;
+                }
                 _results[count] = item;
                 scores[count] = 0f;
                 count++;

@@ -44,6 +44,16 @@ public sealed class IndexFile : IDisposable
             {
                 throw Corrupt(CorruptionKind.MissingSection, $"section {e.Kind}[{e.Index}] appears twice.");
             }
+            // Every known section is read as its documented type, including the ones only the engine reads (F2).
+            if (IndexValidator.ElementTypeOf(e.Kind) is { } expected && e.Type != expected)
+            {
+                throw Corrupt(CorruptionKind.ShapeMismatch, $"section {e.Kind}[{e.Index}] holds {e.Type}; expected {expected}.");
+            }
+        }
+        var dimensions = Entry(SectionKind.Dimensions, 0);
+        if (dimensions.Rows != ModelDimensions.StoredFieldCount || dimensions.Columns != 1)
+        {
+            throw Corrupt(CorruptionKind.ShapeMismatch, $"section Dimensions[0] is {dimensions.Rows} × {dimensions.Columns}; expected {ModelDimensions.StoredFieldCount} × 1.");
         }
         Dimensions = ModelDimensions.FromStored(Span<long>(SectionKind.Dimensions, 0, ElementType.Int64));
         ItemIds = CheckStructure();
@@ -371,6 +381,10 @@ public sealed class IndexFile : IDisposable
         for (int l = 0; l < d.TowerLayers; l++)
         {
             long outputs = Entry(SectionKind.TowerWeight, l).Rows;
+            if (outputs < 1)
+            {
+                throw Corrupt(CorruptionKind.ShapeMismatch, $"section TowerWeight[{l}] has {outputs} rows; expected at least 1.");
+            }
             Expect(SectionKind.TowerWeight, l, outputs, width);
             Expect(SectionKind.TowerBias, l, outputs, 1);
             width = outputs;

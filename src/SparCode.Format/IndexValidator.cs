@@ -9,6 +9,18 @@ namespace SparCode.Format;
 /// </summary>
 internal static class IndexValidator
 {
+    /// <summary>The element type a known section must hold; null for kinds this version does not know (they are skipped).</summary>
+    public static ElementType? ElementTypeOf(SectionKind kind) => kind switch
+    {
+        SectionKind.Metadata => ElementType.Byte,
+        SectionKind.Dimensions or SectionKind.PostingOffsets or SectionKind.ItemIds => ElementType.Int64,
+        SectionKind.PostingItems or SectionKind.FallbackOrder or SectionKind.CodeRemap or SectionKind.InteractionFlags => ElementType.Int32,
+        SectionKind.ItemEmbedding or SectionKind.TowerWeight or SectionKind.TowerBias or SectionKind.HeadWeight or SectionKind.HeadBias
+            or SectionKind.Codebooks or SectionKind.PostingScores or SectionKind.ListMaxScores or SectionKind.ItemTokens
+            or SectionKind.InteractionWeight or SectionKind.InteractionBias => ElementType.Float32,
+        _ => null,
+    };
+
     public static void CheckDimensions(ModelDimensions dims, string path)
     {
         if (dims.Problem() is { } problem)

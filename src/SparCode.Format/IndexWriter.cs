@@ -13,9 +13,17 @@ public static class IndexWriter
 
     /// <summary>
     /// Validates <paramref name="contents"/> and writes it to <paramref name="path"/>: first to a temporary
-    /// file in the same folder, flushed to disk, then renamed over <paramref name="path"/>, so a crash
-    /// never leaves a half-written index under the real name.
+    /// file <c>&lt;path&gt;.tmp-&lt;pid&gt;-&lt;guid&gt;</c> in the same folder, flushed to disk, then renamed over
+    /// <paramref name="path"/>, and the folder is flushed too (on Linux and macOS), so a crash never leaves a
+    /// half-written index under the real name and a completed write survives a power loss.
     /// </summary>
+    /// <remarks>
+    /// A write that was killed leaves its temporary file behind. Each write first deletes the temporary
+    /// files of the same <paramref name="path"/> (exactly <c>&lt;name&gt;.tmp-&lt;digits&gt;-&lt;32 hex digits&gt;</c>)
+    /// last modified before this write started and not being written by this process; other files are
+    /// never touched. Two processes writing the same path at once are not supported (the last rename wins,
+    /// and a writer stalled since before the other's start loses its temporary file).
+    /// </remarks>
     /// <param name="path">Destination file; replaced if it exists.</param>
     /// <param name="contents">What to write.</param>
     /// <param name="progress">Receives the fraction of bytes written, 0..1.</param>
@@ -53,6 +61,8 @@ public static class IndexWriter
             throw new DirectoryNotFoundException($"Cannot write '{path}': the folder '{folder}' does not exist.");
         }
         string temp = $"{fullPath}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        RemoveStaleTemporaries(fullPath, DateTime.UtcNow);
+        InProgress.TryAdd(temp, 0);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20))
@@ -78,13 +88,79 @@ public static class IndexWriter
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, fullPath, overwrite: true);
+            DirectorySync.Flush(Path.GetDirectoryName(fullPath));
         }
         catch
         {
             File.Delete(temp);
             throw;
         }
+        finally
+        {
+            InProgress.TryRemove(temp, out _);
+        }
         return fileLength;
+    }
+
+    /// <summary>Temporary files this process is writing now (so a concurrent write of the same path in this process keeps them).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> InProgress = new(StringComparer.Ordinal);
+
+    /// <summary>Deletes <c>&lt;fullPath&gt;.tmp-&lt;pid&gt;-&lt;guid&gt;</c> files older than <paramref name="startUtc"/> that no write in this process owns.</summary>
+    private static void RemoveStaleTemporaries(string fullPath, DateTime startUtc)
+    {
+        string? folder = Path.GetDirectoryName(fullPath);
+        string prefix = Path.GetFileName(fullPath) + ".tmp-";
+        if (folder is null)
+        {
+            return;
+        }
+        foreach (string candidate in Directory.EnumerateFiles(folder, prefix + "*"))
+        {
+            string name = Path.GetFileName(candidate);
+            if (!IsTemporaryName(name.AsSpan(prefix.Length)) || InProgress.ContainsKey(candidate))
+            {
+                continue;
+            }
+            try
+            {
+                if (File.GetLastWriteTimeUtc(candidate) < startUtc)
+                {
+                    File.Delete(candidate);
+                }
+            }
+            catch (IOException)
+            {
+                // Gone already, or in use on a platform that locks open files: leave it for a later write.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    /// <summary>True for <c>&lt;digits&gt;-&lt;32 lowercase hex digits&gt;</c>, the suffix <see cref="Write"/> gives its temporary files.</summary>
+    private static bool IsTemporaryName(ReadOnlySpan<char> suffix)
+    {
+        int dash = suffix.IndexOf('-');
+        if (dash < 1 || suffix.Length - dash - 1 != 32)
+        {
+            return false;
+        }
+        foreach (char c in suffix[..dash])
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+        foreach (char c in suffix[(dash + 1)..])
+        {
+            if (!char.IsAsciiHexDigitLower(c))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static byte[] Header(int sectionCount, long fileLength)
@@ -144,9 +220,9 @@ public static class IndexWriter
         for (int l = 0; l < c.Tower.Count; l++)
         {
             var layer = c.Tower[l];
-            if (layer.Inputs != width)
+            if (layer.Inputs != width || layer.Outputs < 1)
             {
-                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, $"tower layer {l} takes {layer.Inputs} inputs; expected {width}.");
+                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, $"tower layer {l} is {layer.Outputs} × {layer.Inputs}; expected at least one output and {width} inputs.");
             }
             Add(SectionKind.TowerWeight, l, ElementType.Float32, layer.Outputs, layer.Inputs, layer.Weights);
             Add(SectionKind.TowerBias, l, ElementType.Float32, layer.Outputs, 1, layer.Bias);

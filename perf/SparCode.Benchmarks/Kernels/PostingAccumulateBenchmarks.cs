@@ -87,6 +87,20 @@ public class PostingAccumulateBenchmarks
         return Reset();
     }
 
+    /// <summary>
+    /// The engine's kernel as it was before it clamped each slot into the accumulator (issue 13, F10): the
+    /// same loop with a raw, unchecked index. <see cref="ScalarUnrolled"/> over this row is the clamp's cost.
+    /// </summary>
+    [Benchmark]
+    public int ScalarUnclamped()
+    {
+        for (int l = 0; l < _ids.Length; l++)
+        {
+            AccumulateUnclamped(_accumulator, _ids[l], _scores[l]);
+        }
+        return Reset();
+    }
+
     /// <summary>The reset alone (reads and zeroes every touched slot), to subtract from the rows above.</summary>
     [Benchmark]
     public int ResetOnly() => Reset();
@@ -109,6 +123,35 @@ public class PostingAccumulateBenchmarks
             }
         }
         return positive;
+    }
+
+    /// <summary>The pre-clamp <see cref="PostingKernels.AccumulateCore(Span{float}, ReadOnlySpan{int}, ReadOnlySpan{float}, int)"/> (window start 0, nothing to prefetch): four unchecked read-modify-writes per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void AccumulateUnclamped(Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores)
+    {
+        Debug.Assert(ids.Length == scores.Length);
+        nint n = ids.Length;
+        nint i = 0;
+        fixed (float* slots = accumulator)
+        fixed (int* id = ids)
+        fixed (float* score = scores)
+        {
+            for (; i + 16 <= n; i += 16)
+            {
+                for (nint j = i; j < i + 16; j += 4)
+                {
+                    int a = id[j], b = id[j + 1], c = id[j + 2], d = id[j + 3];
+                    slots[a] += score[j];
+                    slots[b] += score[j + 1];
+                    slots[c] += score[j + 2];
+                    slots[d] += score[j + 3];
+                }
+            }
+            for (; i < n; i++)
+            {
+                slots[id[i]] += score[i];
+            }
+        }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SparCode.Cli.Rendering;
+using SparCode.Engine;
 using SparCode.Format;
 using Spectre.Console;
 
@@ -25,6 +26,9 @@ internal sealed class InspectCommand : GuardedCommand<IndexPathSettings>
     public static void Print(IndexFile file, TimeSpan openTime, bool full)
     {
         AnsiConsole.Write(IndexReport.Header(file, file.StoredChecksum, openTime));
+        long memory = SparCodeIndex.EstimateOpenMemory(file);
+        AnsiConsole.MarkupLineInterpolated(
+            $"[bold]memory at open[/]  {Units.Bytes(memory)} of heap besides the mapping (derived tables: at most {Units.Bytes(SparCodeIndex.MaxDerivedTableBytes)})");
         AnsiConsole.WriteLine();
         var stats = PostingStatistics.FromOffsets(file.PostingOffsets.Span);
         AnsiConsole.Write(IndexReport.Model(file));

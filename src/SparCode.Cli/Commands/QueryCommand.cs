@@ -23,7 +23,7 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
 
         /// <summary>History ids, comma-separated.</summary>
         [CommandOption("--history <IDS>", isRequired: true)]
-        [Description("The user's history: comma-separated external item ids, oldest first (e.g. 1,2,3).")]
+        [Description("The user's history, oldest first: comma-separated external item ids (e.g. 1,2,3), @FILE to read them from a file, or - for standard input (commas or whitespace between ids).")]
         public string History { get; init; } = "";
 
         /// <summary>Results wanted.</summary>
@@ -34,7 +34,7 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
 
         /// <summary>Extra ids to drop from the results.</summary>
         [CommandOption("--exclude <IDS>")]
-        [Description("Further comma-separated item ids to drop from the results (unknown ids are ignored).")]
+        [Description("Further item ids to drop from the results, as for --history (unknown ids are ignored).")]
         public string? Exclude { get; init; }
 
         /// <summary>Ignore unknown history ids instead of failing.</summary>
@@ -82,7 +82,15 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
         var scores = new float[settings.K];
         // Early runs pay for JIT compilation (tier 0, then tier 1 after ~30 calls and a short delay); warm up
         // for a fraction of a second, then report the median of a few runs, which is what a server sees.
-        int count = 0;
+        int count;
+        try
+        {
+            count = searcher.Search(history, exclude, settings.K, ids, scores, options);
+        }
+        catch (UnknownItemException e)
+        {
+            return Fail($"history item id {e.ItemId} (entry {e.Position + 1} of --history) is not in the index; pass --skip-unknown to ignore unknown ids.");
+        }
         var warmUp = Stopwatch.StartNew();
         for (int i = 0; i < 100_000 && warmUp.ElapsedMilliseconds < 300; i++)
         {

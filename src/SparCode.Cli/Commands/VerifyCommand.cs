@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SparCode.Cli.Rendering;
+using SparCode.Engine;
 using SparCode.Format;
 using Spectre.Console;
 
@@ -14,10 +15,13 @@ internal sealed class VerifyCommand : GuardedCommand<IndexPathSettings>
         var clock = Stopwatch.StartNew();
         try
         {
-            using var file = IndexFile.Open(settings.Path, IndexValidation.Full);
+            // Through the engine, so everything it builds at open (query tower, window and rank tables, their
+            // size limit) is checked too, not only the file's own structure.
+            using var index = SparCodeIndex.Open(settings.Path, IndexValidation.Full);
+            var file = index.File;
             var open = clock.Elapsed;
             clock.Restart();
-            file.Verify();
+            index.Verify();
             var verify = clock.Elapsed;
             AnsiConsole.MarkupLineInterpolated(
                 $"[green]OK[/] {file.Path}: {Units.Bytes(file.Length)}, version {file.Version}, {Units.Count(file.PostingCount)} postings (open with full validation {Units.Duration(open)}, Verify() {Units.Duration(verify)})");
