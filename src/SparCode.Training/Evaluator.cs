@@ -41,6 +41,7 @@ public static class Evaluator
         }
         foreach (var chunk in rows.Chunk(256))
         {
+            using var pause = GcPause.Start();
             using var scope = NewDisposeScope();
             AddRanks(metrics, data, chunk, model.Net.ScoreAll(Batches.Histories(data.Sequences, chunk, model.Options.HistoryLength)));
         }
@@ -71,6 +72,7 @@ public static class Evaluator
             int block = Math.Max(1, (1 << 24) / n);
             for (int s = 0; s < distinct.Length; s += block)
             {
+                using var pause = GcPause.Start();
                 using var inner = NewDisposeScope();
                 int len = Math.Min(block, distinct.Length - s);
                 var part = net.ScoreCodes(tensor(distinct.AsSpan(s, len).ToArray().Select(c => (long)c).ToArray()), itemPart).contiguous();
@@ -105,6 +107,7 @@ public static class Evaluator
         using var noGrad = no_grad();
         foreach (var chunk in TestUsers(data).Chunk(256))
         {
+            using var pause = GcPause.Start();
             using var scope = NewDisposeScope();
             var rows = chunk.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
             AddRanks(metrics, data, rows, model.Net.ScoreAll(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength)));
@@ -127,6 +130,7 @@ public static class Evaluator
         using var itemPart = net.ItemPart(arange(1, data.ItemCount + 1, dtype: ScalarType.Int64));
         foreach (var chunk in users.Chunk(32))
         {
+            using var pause = GcPause.Start();
             using var scope = NewDisposeScope();
             var rows = chunk.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
             AddRanks(metrics, data, rows, net.ScoreAllUnquantized(Batches.Histories(data.Sequences, rows, model.Options.HistoryLength), itemPart));

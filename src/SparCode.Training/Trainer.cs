@@ -93,6 +93,7 @@ public static class Trainer
             for (int b = 0; b < batches; b++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                using var pause = GcPause.Start();
                 using var scope = NewDisposeScope();
                 var (inputs, batchTargets) = Batches.Windowed(data.Sequences, order.AsSpan(b * o.BatchSize, Math.Min(o.BatchSize, order.Length - b * o.BatchSize)));
                 var negatives = (o.Sampling == NegativeSampling.Uniform
