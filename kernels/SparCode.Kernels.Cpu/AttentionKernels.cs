@@ -48,6 +48,8 @@ internal enum GemmOptions
 /// narrower ones on what is left, and the scalar lanes last. The width comes from the <c>path</c> argument
 /// alone: callers pass <see cref="Simd.Best"/> (which already checks <c>IsHardwareAccelerated</c>), and tests
 /// pass wider paths too, so the Vector512 code is checked (in software) on machines without AVX-512.
+/// The drivers are marked <c>AggressiveOptimization</c>: their tier-0 code calls every <see cref="ILanes{TVec}"/>
+/// member (seen with <c>DOTNET_JitDisasm</c>) and is many times slower, which the first queries would pay.
 /// </remarks>
 internal static class AttentionKernels
 {
@@ -106,6 +108,7 @@ internal static class AttentionKernels
     /// latency; 8 accumulators, 2 weight vectors and a broadcast fit even AVX2's 16 registers), then single
     /// vectors; rows left over by the 4-row tiles go one at a time. Returns where it stopped.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int GemmColumns<TVec, TLanes>(ref Gemm g, int o, int outputs) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         int c = TLanes.Count;
@@ -159,6 +162,7 @@ internal static class AttentionKernels
         TLanes.Store(a, ref g.Y, at);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x2<TVec, TLanes>(ref Gemm g, int r, int o, int inner) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         int c = TLanes.Count;
@@ -196,6 +200,7 @@ internal static class AttentionKernels
         Finish<TVec, TLanes>(ref g, a31, r + 3, o + c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1x2<TVec, TLanes>(ref Gemm g, int r, int o, int inner) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         int c = TLanes.Count;
@@ -213,6 +218,7 @@ internal static class AttentionKernels
         Finish<TVec, TLanes>(ref g, a1, r, o + c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x1<TVec, TLanes>(ref Gemm g, int r, int o, int inner) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         TVec a0 = Start<TVec, TLanes>(ref g, o), a1 = a0, a2 = a0, a3 = a0;
@@ -236,6 +242,7 @@ internal static class AttentionKernels
         Finish<TVec, TLanes>(ref g, a3, r + 3, o);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1x1<TVec, TLanes>(ref Gemm g, int r, int o, int inner) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         TVec a0 = Start<TVec, TLanes>(ref g, o);
@@ -253,6 +260,7 @@ internal static class AttentionKernels
     /// <c>y = (x − μ) / sqrt(σ² + ε) · gamma + beta</c> with μ the mean and σ² the biased variance
     /// <c>mean((x − μ)²)</c> (two passes, so no cancellation), both summed in the fixed 16-lane partition.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void LayerNormCore(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> y, float epsilon, SimdPath path)
     {
         Debug.Assert(x.Length > 0 && gamma.Length == x.Length && beta.Length == x.Length && y.Length == x.Length);
@@ -279,6 +287,7 @@ internal static class AttentionKernels
         NormalizeLoop<float, Lanes1>(ref xs, ref g, ref b, ref ys, x.Length, mean, scale, i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int NormalizeLoop<TVec, TLanes>(ref float x, ref float gamma, ref float beta, ref float y, int length, float mean, float scale, int i)
         where TVec : struct where TLanes : struct, ILanes<TVec>
     {
@@ -298,20 +307,25 @@ internal static class AttentionKernels
     internal static float SquaredDeviationSumCore(ReadOnlySpan<float> x, float center, SimdPath path) => Partitioned(x, center, squared: true, path);
 
     /// <summary>The 16-lane partitioned sum of <c>x[i]</c> or of <c>(x[i] − center)²</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Partitioned(ReadOnlySpan<float> x, float center, bool squared, SimdPath path)
     {
-        // Lanes past the end of the last chunk see `center`, which adds exactly 0 (+0 to the plain sum, (c − c)² to the squares).
+        // Lanes past the end of a partial last chunk see `center`, which adds exactly 0 (+0 to the plain sum, (c − c)² to the squares).
         Span<float> tail = stackalloc float[SumLanes];
         int full = x.Length / SumLanes * SumLanes;
-        tail.Fill(squared ? center : 0f);
-        x[full..].CopyTo(tail);
+        int end = full < x.Length ? full + SumLanes : full;
+        if (full < x.Length)
+        {
+            tail.Fill(squared ? center : 0f);
+            x[full..].CopyTo(tail);
+        }
         ref float xs = ref MemoryMarshal.GetReference(x);
         ref float ts = ref MemoryMarshal.GetReference(tail);
         if (path >= SimdPath.Vector512)
         {
             var c = Vector512.Create(center);
             var a = Vector512<float>.Zero;
-            for (int i = 0; i <= full; i += SumLanes)
+            for (int i = 0; i < end; i += SumLanes)
             {
                 var v = i < full ? Vector512.LoadUnsafe(ref xs, (nuint)i) : Vector512.LoadUnsafe(ref ts);
                 a = squared ? Vector512.FusedMultiplyAdd(v - c, v - c, a) : a + v;
@@ -322,7 +336,7 @@ internal static class AttentionKernels
         {
             var c = Vector256.Create(center);
             Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
-            for (int i = 0; i <= full; i += SumLanes)
+            for (int i = 0; i < end; i += SumLanes)
             {
                 ref float chunk = ref i < full ? ref Unsafe.Add(ref xs, i) : ref ts;
                 Vector256<float> v0 = Vector256.LoadUnsafe(ref chunk), v1 = Vector256.LoadUnsafe(ref chunk, 8);
@@ -336,7 +350,7 @@ internal static class AttentionKernels
         {
             var c = Vector128.Create(center);
             Vector128<float> a0 = Vector128<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-            for (int i = 0; i <= full; i += SumLanes)
+            for (int i = 0; i < end; i += SumLanes)
             {
                 ref float chunk = ref i < full ? ref Unsafe.Add(ref xs, i) : ref ts;
                 Vector128<float> v0 = Vector128.LoadUnsafe(ref chunk), v1 = Vector128.LoadUnsafe(ref chunk, 4);
@@ -356,7 +370,7 @@ internal static class AttentionKernels
         }
         Span<float> p = stackalloc float[SumLanes];
         p.Clear();
-        for (int i = 0; i <= full; i += SumLanes)
+        for (int i = 0; i < end; i += SumLanes)
         {
             var chunk = i < full ? x.Slice(i, SumLanes) : tail;
             for (int l = 0; l < SumLanes; l++)
@@ -376,6 +390,26 @@ internal static class AttentionKernels
         return (p[0] + p[2]) + (p[1] + p[3]);
     }
 
+    /// <summary>
+    /// Copies the <paramref name="rows"/> × <paramref name="columns"/> block at <paramref name="source"/> (row stride
+    /// <paramref name="sourceStride"/>) transposed into <paramref name="destination"/> (row stride <paramref name="destinationStride"/>).
+    /// </summary>
+    internal static void TransposeCore(ReadOnlySpan<float> source, int sourceStride, int rows, int columns, Span<float> destination, int destinationStride)
+    {
+        Debug.Assert(rows == 0 || columns == 0 || (source.Length >= (long)(rows - 1) * sourceStride + columns && destination.Length >= (long)(columns - 1) * destinationStride + rows));
+        ref float s = ref MemoryMarshal.GetReference(source);
+        ref float d = ref MemoryMarshal.GetReference(destination);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float row = ref Unsafe.Add(ref s, (nint)r * sourceStride);
+            ref float column = ref Unsafe.Add(ref d, r);
+            for (int c = 0; c < columns; c++)
+            {
+                Unsafe.Add(ref column, (nint)c * destinationStride) = Unsafe.Add(ref row, c);
+            }
+        }
+    }
+
     /// <summary>Folds 8 partial sums (lane i = p[i] + p[i + 8]) to one: lanes i + i + 4, then (0 + 2) + (1 + 3).</summary>
     private static float Fold(Vector256<float> eight) => FoldFour(eight.GetLower() + eight.GetUpper());
 
@@ -385,6 +419,7 @@ internal static class AttentionKernels
     /// Softmax of one row of attention scores in place: <c>p[s] = exp(scale · (x[s] − max)) / Σ_s exp(…)</c>. Scaling
     /// after the shift equals softmax(scale · x) because scale &gt; 0 (max(scale·x) = scale·max x).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SoftmaxCore(Span<float> row, float scale, SimdPath path)
     {
         Debug.Assert(row.Length > 0 && scale > 0f);
@@ -409,6 +444,7 @@ internal static class AttentionKernels
         System.Numerics.Tensors.TensorPrimitives.Multiply(row, 1f / SumCore(row, path), row);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ExpLoop<TVec, TLanes>(ref float v, int length, float shift, float scale, int i) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         TVec m = TLanes.Splat(shift), s = TLanes.Splat(scale);

@@ -111,13 +111,7 @@ internal sealed class AttentionEncoder
             int queries = n - first;
             AttentionKernels.GemmCore(normed[(first * d)..], d, queries, d, block.InT, 3 * d, block.InBias.AsSpan(0, d), qkv[(first * 3 * d)..], 3 * d, d, GemmOptions.None, path);
             AttentionKernels.GemmCore(normed, d, n, d, block.InT.AsSpan(d), 3 * d, block.InBias.AsSpan(d), qkv[d..], 3 * d, 2 * d, GemmOptions.None, path);
-            for (int s = 0; s < n; s++)
-            {
-                for (int c = 0; c < d; c++)
-                {
-                    keysT[c * L + s] = qkv[s * 3 * d + d + c];
-                }
-            }
+            AttentionKernels.TransposeCore(qkv[d..], 3 * d, n, d, keysT, L);
             Attend(qkv, keysT, probabilities, attended, n, first, path);
             var residual = x[(first * d)..];
             AttentionKernels.GemmCore(attended, d, queries, d, block.OutT, d, block.OutBias, residual, d, d, GemmOptions.Accumulate, path);
