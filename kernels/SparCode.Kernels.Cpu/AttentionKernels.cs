@@ -338,38 +338,90 @@ internal static class AttentionKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float PartitionedSum<TVec, TLanes>(ref float x, int length, float center, bool squared) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
     {
-        Span<TVec> acc = stackalloc TVec[SumLanes / TLanes.Count];
-        acc.Clear();
-        TVec centerV = TLanes.Splat(center);
-        int full = length / SumLanes * SumLanes;
         Span<float> p = stackalloc float[SumLanes];
+        int full = length / SumLanes * SumLanes;
+        var partial = new Partial<TVec>();
+        TVec centerV = TLanes.Splat(center);
         for (int i = 0; i < full; i += SumLanes)
         {
-            AddChunk<TVec, TLanes>(acc, ref Unsafe.Add(ref x, i), centerV, squared);
+            AddChunk<TVec, TLanes>(ref partial, ref Unsafe.Add(ref x, i), centerV, squared);
         }
         if (full < length)
         {
             p.Fill(squared ? center : 0f);
             MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, full), length - full).CopyTo(p);
-            AddChunk<TVec, TLanes>(acc, ref MemoryMarshal.GetReference(p), centerV, squared);
+            AddChunk<TVec, TLanes>(ref partial, ref MemoryMarshal.GetReference(p), centerV, squared);
         }
-        return Fold(MemoryMarshal.Cast<TVec, float>(acc), p);
+        return Fold<TVec, TLanes>(ref partial, p);
+    }
+
+    /// <summary>
+    /// The 16 running lane sums as 16 / Count vectors: the first four are locals (registers) for the vector widths
+    /// (1, 2 or 4 vectors per chunk); the scalar lanes use all 16 fields.
+    /// </summary>
+    private struct Partial<TVec> where TVec : unmanaged
+    {
+        public TVec A0, A1, A2, A3;
+        public LanesFourToFifteen Rest;
+    }
+
+    /// <summary>Lanes 4..15 of the scalar path's lane sums.</summary>
+    [InlineArray(12)]
+    private struct LanesFourToFifteen
+    {
+        private float _element;
+    }
+
+    /// <summary>Adds one 16-element chunk (or its squared deviations) into the lane sums; the width tests fold away per instantiation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddChunk<TVec, TLanes>(ref Partial<TVec> acc, ref float chunk, TVec center, bool squared) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
+    {
+        int c = TLanes.Count;
+        acc.A0 = Accumulate<TVec, TLanes>(acc.A0, TLanes.Load(ref chunk, 0), center, squared);
+        if (c <= 8)
+        {
+            acc.A1 = Accumulate<TVec, TLanes>(acc.A1, TLanes.Load(ref chunk, c), center, squared);
+        }
+        if (c <= 4)
+        {
+            acc.A2 = Accumulate<TVec, TLanes>(acc.A2, TLanes.Load(ref chunk, 2 * c), center, squared);
+            acc.A3 = Accumulate<TVec, TLanes>(acc.A3, TLanes.Load(ref chunk, 3 * c), center, squared);
+        }
+        if (c == 1)
+        {
+            for (int l = 0; l < 12; l++)
+            {
+                float v = Unsafe.Add(ref chunk, 4 + l);
+                float cs = Unsafe.As<TVec, float>(ref center);
+                acc.Rest[l] = squared ? MathF.FusedMultiplyAdd(v - cs, v - cs, acc.Rest[l]) : acc.Rest[l] + v;
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddChunk<TVec, TLanes>(Span<TVec> acc, ref float chunk, TVec center, bool squared) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
-    {
-        for (int k = 0; k < acc.Length; k++)
-        {
-            TVec v = TLanes.Load(ref chunk, k * TLanes.Count);
-            acc[k] = squared ? TLanes.MultiplyAdd(TLanes.Subtract(v, center), TLanes.Subtract(v, center), acc[k]) : TLanes.Add(acc[k], v);
-        }
-    }
+    private static TVec Accumulate<TVec, TLanes>(TVec sum, TVec v, TVec center, bool squared) where TVec : unmanaged where TLanes : struct, ILanes<TVec> =>
+        squared ? TLanes.MultiplyAdd(TLanes.Subtract(v, center), TLanes.Subtract(v, center), sum) : TLanes.Add(sum, v);
 
-    /// <summary>Folds 16 partial sums 16 → 8 → 4 → 1 (lanes l and l + 8, then l and l + 4, then (0 + 2) + (1 + 3)), using <paramref name="work"/>.</summary>
-    private static float Fold(ReadOnlySpan<float> sums, Span<float> work)
+    /// <summary>Folds the 16 lane sums 16 → 8 → 4 → 1 (lanes l and l + 8, then l and l + 4, then (0 + 2) + (1 + 3)) in <paramref name="work"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Fold<TVec, TLanes>(ref Partial<TVec> acc, Span<float> work) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
     {
-        sums.CopyTo(work);
+        int c = TLanes.Count;
+        ref float w = ref MemoryMarshal.GetReference(work);
+        TLanes.Store(acc.A0, ref w, 0);
+        if (c <= 8)
+        {
+            TLanes.Store(acc.A1, ref w, c);
+        }
+        if (c <= 4)
+        {
+            TLanes.Store(acc.A2, ref w, 2 * c);
+            TLanes.Store(acc.A3, ref w, 3 * c);
+        }
+        if (c == 1)
+        {
+            ((ReadOnlySpan<float>)acc.Rest).CopyTo(work[4..]);
+        }
         for (int l = 0; l < 8; l++)
         {
             work[l] += work[l + 8];
@@ -432,20 +484,13 @@ internal static class AttentionKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float ExpSum<TVec, TLanes>(ref float v, int length, float shift, float scale) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
     {
-        int c = TLanes.Count;
-        int perChunk = SumLanes / c;
-        Span<TVec> acc = stackalloc TVec[perChunk];
-        acc.Clear();
+        var partial = new Partial<TVec>();
         TVec m = TLanes.Splat(shift), s = TLanes.Splat(scale);
         int full = length / SumLanes * SumLanes;
         for (int i = 0; i < full; i += SumLanes)
         {
-            for (int k = 0; k < perChunk; k++)
-            {
-                TVec e = Exp<TVec, TLanes>(TLanes.Multiply(TLanes.Subtract(TLanes.Load(ref v, i + k * c), m), s));
-                TLanes.Store(e, ref v, i + k * c);
-                acc[k] = TLanes.Add(acc[k], e);
-            }
+            ExpChunk<TVec, TLanes>(ref Unsafe.Add(ref v, i), m, s);
+            AddChunk<TVec, TLanes>(ref partial, ref Unsafe.Add(ref v, i), default, squared: false);
         }
         Span<float> p = stackalloc float[SumLanes];
         if (full < length)
@@ -455,19 +500,22 @@ internal static class AttentionKernels
             var tail = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref v, full), rest);
             p.Fill(shift);
             tail.CopyTo(p);
-            ref float t = ref MemoryMarshal.GetReference(p);
-            for (int k = 0; k < perChunk; k++)
-            {
-                TLanes.Store(Exp<TVec, TLanes>(TLanes.Multiply(TLanes.Subtract(TLanes.Load(ref t, k * c), m), s)), ref t, k * c);
-            }
+            ExpChunk<TVec, TLanes>(ref MemoryMarshal.GetReference(p), m, s);
             p[rest..].Clear();
             p[..rest].CopyTo(tail);
-            for (int k = 0; k < perChunk; k++)
-            {
-                acc[k] = TLanes.Add(acc[k], TLanes.Load(ref t, k * c));
-            }
+            AddChunk<TVec, TLanes>(ref partial, ref MemoryMarshal.GetReference(p), default, squared: false);
         }
-        return Fold(MemoryMarshal.Cast<TVec, float>(acc), p);
+        return Fold<TVec, TLanes>(ref partial, p);
+    }
+
+    /// <summary><c>exp(scale · (x − shift))</c> of one 16-element chunk in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ExpChunk<TVec, TLanes>(ref float chunk, TVec shift, TVec scale) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
+    {
+        for (int k = 0; k < SumLanes; k += TLanes.Count)
+        {
+            TLanes.Store(Exp<TVec, TLanes>(TLanes.Multiply(TLanes.Subtract(TLanes.Load(ref chunk, k), shift), scale)), ref chunk, k);
+        }
     }
 
     /// <summary>
