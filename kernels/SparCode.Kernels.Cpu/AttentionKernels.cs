@@ -26,6 +26,9 @@ internal enum GemmOptions
 
     /// <summary>Causal outputs: the column tile starting at o skips rows below o (the scores, of which row t needs columns 0..t only).</summary>
     CausalOutputs = 8,
+
+    /// <summary>Row r's results are multiplied by <c>rowScale[r]</c> before the store (softmax's 1 / Σ, applied after probabilities × values).</summary>
+    RowScale = 16,
 }
 
 /// <summary>
@@ -48,6 +51,8 @@ internal enum GemmOptions
 /// narrower ones on what is left, and the scalar lanes last. The width comes from the <c>path</c> argument
 /// alone: callers pass <see cref="Simd.Best"/> (which already checks <c>IsHardwareAccelerated</c>), and tests
 /// pass wider paths too, so the Vector512 code is checked (in software) on machines without AVX-512.
+/// The drivers are marked <c>AggressiveOptimization</c>: their tier-0 code calls every <see cref="ILanes{TVec}"/>
+/// member (seen with <c>DOTNET_JitDisasm</c>) and is many times slower, which the first queries would pay.
 /// </remarks>
 internal static class AttentionKernels
 {
@@ -56,12 +61,14 @@ internal static class AttentionKernels
     /// <summary>
     /// <c>y[r, o] (=|+=) act(bias[o] + Σ_j x[r, j] · w[j, o])</c> for <c>r &lt; rows</c>, <c>o &lt; outputs</c>, <c>j &lt; inner</c>:
     /// row-major operands with row strides; <paramref name="w"/> holds the weights transposed (one row per input).
-    /// An empty <paramref name="bias"/> starts every sum at +0.
+    /// An empty <paramref name="bias"/> starts every sum at +0; <paramref name="rowScale"/> (at least <paramref name="rows"/>
+    /// floats, or empty) is read only with <see cref="GemmOptions.RowScale"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GemmCore(ReadOnlySpan<float> x, int xStride, int rows, int inner, ReadOnlySpan<float> w, int wStride, ReadOnlySpan<float> bias,
-        Span<float> y, int yStride, int outputs, GemmOptions options, SimdPath path)
+        Span<float> y, int yStride, int outputs, GemmOptions options, ReadOnlySpan<float> rowScale, SimdPath path)
     {
+        Debug.Assert((options & GemmOptions.RowScale) == 0 || rowScale.Length >= rows);
         Debug.Assert((options & (GemmOptions.CausalInner | GemmOptions.CausalOutputs)) != (GemmOptions.CausalInner | GemmOptions.CausalOutputs));
         Debug.Assert(rows == 0 || outputs == 0 || y.Length >= (long)(rows - 1) * yStride + outputs);
         Debug.Assert(rows == 0 || inner == 0 || x.Length >= (long)(rows - 1) * xStride + inner);
@@ -72,7 +79,7 @@ internal static class AttentionKernels
             return;
         }
         var g = new Gemm(ref MemoryMarshal.GetReference(x), xStride, rows, inner, ref MemoryMarshal.GetReference(w), wStride,
-            ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, ref MemoryMarshal.GetReference(y), yStride, options);
+            ref MemoryMarshal.GetReference(bias), !bias.IsEmpty, ref MemoryMarshal.GetReference(y), yStride, options, ref MemoryMarshal.GetReference(rowScale));
         int o = 0;
         if (path >= SimdPath.Vector512)
         {
@@ -90,8 +97,10 @@ internal static class AttentionKernels
     }
 
     /// <summary>The operands of one product, passed by reference to the tile loops.</summary>
-    private ref struct Gemm(ref float x, int xStride, int rows, int inner, ref float w, int wStride, ref float bias, bool hasBias, ref float y, int yStride, GemmOptions options)
+    private ref struct Gemm(ref float x, int xStride, int rows, int inner, ref float w, int wStride, ref float bias, bool hasBias, ref float y, int yStride, GemmOptions options,
+        ref float rowScale)
     {
+        public readonly ref float RowScale = ref rowScale;
         public readonly ref float X = ref x;
         public readonly ref float W = ref w;
         public readonly ref float Bias = ref bias;
@@ -106,6 +115,7 @@ internal static class AttentionKernels
     /// latency; 8 accumulators, 2 weight vectors and a broadcast fit even AVX2's 16 registers), then single
     /// vectors; rows left over by the 4-row tiles go one at a time. Returns where it stopped.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int GemmColumns<TVec, TLanes>(ref Gemm g, int o, int outputs) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         int c = TLanes.Count;
@@ -151,6 +161,10 @@ internal static class AttentionKernels
         {
             a = TLanes.Max(a, TLanes.Splat(0f));
         }
+        if ((g.Options & GemmOptions.RowScale) != 0)
+        {
+            a = TLanes.Multiply(a, TLanes.Splat(Unsafe.Add(ref g.RowScale, r)));
+        }
         nint at = (nint)r * g.YStride + o;
         if ((g.Options & GemmOptions.Accumulate) != 0)
         {
@@ -159,6 +173,7 @@ internal static class AttentionKernels
         TLanes.Store(a, ref g.Y, at);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x2<TVec, TLanes>(ref Gemm g, int r, int o, int inner) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         int c = TLanes.Count;
@@ -196,6 +211,7 @@ internal static class AttentionKernels
         Finish<TVec, TLanes>(ref g, a31, r + 3, o + c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1x2<TVec, TLanes>(ref Gemm g, int r, int o, int inner) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         int c = TLanes.Count;
@@ -213,6 +229,7 @@ internal static class AttentionKernels
         Finish<TVec, TLanes>(ref g, a1, r, o + c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x1<TVec, TLanes>(ref Gemm g, int r, int o, int inner) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         TVec a0 = Start<TVec, TLanes>(ref g, o), a1 = a0, a2 = a0, a3 = a0;
@@ -236,6 +253,7 @@ internal static class AttentionKernels
         Finish<TVec, TLanes>(ref g, a3, r + 3, o);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1x1<TVec, TLanes>(ref Gemm g, int r, int o, int inner) where TVec : struct where TLanes : struct, ILanes<TVec>
     {
         TVec a0 = Start<TVec, TLanes>(ref g, o);
@@ -250,35 +268,55 @@ internal static class AttentionKernels
     }
 
     /// <summary>
-    /// <c>y = (x − μ) / sqrt(σ² + ε) · gamma + beta</c> with μ the mean and σ² the biased variance
-    /// <c>mean((x − μ)²)</c> (two passes, so no cancellation), both summed in the fixed 16-lane partition.
+    /// Layer norm of each of <paramref name="rows"/> rows of <paramref name="width"/> floats (row strides
+    /// <paramref name="xStride"/>, <paramref name="yStride"/>): <c>y = (x − μ) / sqrt(σ² + ε) · gamma + beta</c> with μ the
+    /// mean and σ² the biased variance <c>mean((x − μ)²)</c> (two passes, so no cancellation), both summed in the
+    /// fixed 16-lane partition.
     /// </summary>
-    internal static void LayerNormCore(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> y, float epsilon, SimdPath path)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void LayerNormCore(ReadOnlySpan<float> x, int xStride, int rows, int width, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        Span<float> y, int yStride, float epsilon, SimdPath path)
     {
-        Debug.Assert(x.Length > 0 && gamma.Length == x.Length && beta.Length == x.Length && y.Length == x.Length);
-        float mean = SumCore(x, path) / x.Length;
-        float variance = SquaredDeviationSumCore(x, mean, path) / x.Length;
-        float scale = 1f / MathF.Sqrt(variance + epsilon);
+        Debug.Assert(width > 0 && gamma.Length == width && beta.Length == width);
+        Debug.Assert(rows == 0 || (x.Length >= (long)(rows - 1) * xStride + width && y.Length >= (long)(rows - 1) * yStride + width));
         ref float xs = ref MemoryMarshal.GetReference(x);
         ref float g = ref MemoryMarshal.GetReference(gamma);
         ref float b = ref MemoryMarshal.GetReference(beta);
         ref float ys = ref MemoryMarshal.GetReference(y);
-        int i = 0;
-        if (path >= SimdPath.Vector512)
+        for (int r = 0; r < rows; r++)
         {
-            i = NormalizeLoop<Vector512<float>, Lanes512>(ref xs, ref g, ref b, ref ys, x.Length, mean, scale, i);
+            ref float row = ref Unsafe.Add(ref xs, (nint)r * xStride);
+            ref float output = ref Unsafe.Add(ref ys, (nint)r * yStride);
+            switch (path)
+            {
+                case SimdPath.Vector512:
+                    LayerNormRow<Vector512<float>, Lanes512>(ref row, ref g, ref b, ref output, width, epsilon);
+                    break;
+                case SimdPath.Vector256:
+                    LayerNormRow<Vector256<float>, Lanes256>(ref row, ref g, ref b, ref output, width, epsilon);
+                    break;
+                case SimdPath.Vector128:
+                    LayerNormRow<Vector128<float>, Lanes128>(ref row, ref g, ref b, ref output, width, epsilon);
+                    break;
+                default:
+                    LayerNormRow<float, Lanes1>(ref row, ref g, ref b, ref output, width, epsilon);
+                    break;
+            }
         }
-        if (path >= SimdPath.Vector256)
-        {
-            i = NormalizeLoop<Vector256<float>, Lanes256>(ref xs, ref g, ref b, ref ys, x.Length, mean, scale, i);
-        }
-        if (path >= SimdPath.Vector128)
-        {
-            i = NormalizeLoop<Vector128<float>, Lanes128>(ref xs, ref g, ref b, ref ys, x.Length, mean, scale, i);
-        }
-        NormalizeLoop<float, Lanes1>(ref xs, ref g, ref b, ref ys, x.Length, mean, scale, i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LayerNormRow<TVec, TLanes>(ref float x, ref float gamma, ref float beta, ref float y, int width, float epsilon)
+        where TVec : unmanaged where TLanes : struct, ILanes<TVec>
+    {
+        float mean = PartitionedSum<TVec, TLanes>(ref x, width, 0f, squared: false) / width;
+        float variance = PartitionedSum<TVec, TLanes>(ref x, width, mean, squared: true) / width;
+        float scale = 1f / MathF.Sqrt(variance + epsilon);
+        int i = NormalizeLoop<TVec, TLanes>(ref x, ref gamma, ref beta, ref y, width, mean, scale, 0);
+        NormalizeLoop<float, Lanes1>(ref x, ref gamma, ref beta, ref y, width, mean, scale, i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int NormalizeLoop<TVec, TLanes>(ref float x, ref float gamma, ref float beta, ref float y, int length, float mean, float scale, int i)
         where TVec : struct where TLanes : struct, ILanes<TVec>
     {
@@ -291,132 +329,193 @@ internal static class AttentionKernels
         return i;
     }
 
-    /// <summary><c>Σ x[i]</c> in the fixed 16-lane partition (see the class remarks).</summary>
-    internal static float SumCore(ReadOnlySpan<float> x, SimdPath path) => Partitioned(x, 0f, squared: false, path);
-
-    /// <summary><c>Σ (x[i] − center)²</c> in the fixed 16-lane partition.</summary>
-    internal static float SquaredDeviationSumCore(ReadOnlySpan<float> x, float center, SimdPath path) => Partitioned(x, center, squared: true, path);
-
-    /// <summary>The 16-lane partitioned sum of <c>x[i]</c> or of <c>(x[i] − center)²</c>.</summary>
-    private static float Partitioned(ReadOnlySpan<float> x, float center, bool squared, SimdPath path)
+    /// <summary>
+    /// The 16-lane partitioned sum of <c>x[i]</c> or of <c>(x[i] − center)²</c>: each 16-element chunk is 16 / Count
+    /// vectors, vector k adding into accumulator k, so lane l always holds the running sum of the elements l mod 16;
+    /// a partial last chunk is padded with a value that adds exactly 0 (+0 to the plain sum, center to the
+    /// squares); the 16 partial sums are folded 16 → 8 → 4 → 1 in scalar code, identically for every width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float PartitionedSum<TVec, TLanes>(ref float x, int length, float center, bool squared) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
     {
-        // Lanes past the end of the last chunk see `center`, which adds exactly 0 (+0 to the plain sum, (c − c)² to the squares).
-        Span<float> tail = stackalloc float[SumLanes];
-        int full = x.Length / SumLanes * SumLanes;
-        tail.Fill(squared ? center : 0f);
-        x[full..].CopyTo(tail);
-        ref float xs = ref MemoryMarshal.GetReference(x);
-        ref float ts = ref MemoryMarshal.GetReference(tail);
-        if (path >= SimdPath.Vector512)
-        {
-            var c = Vector512.Create(center);
-            var a = Vector512<float>.Zero;
-            for (int i = 0; i <= full; i += SumLanes)
-            {
-                var v = i < full ? Vector512.LoadUnsafe(ref xs, (nuint)i) : Vector512.LoadUnsafe(ref ts);
-                a = squared ? Vector512.FusedMultiplyAdd(v - c, v - c, a) : a + v;
-            }
-            return Fold(a.GetLower() + a.GetUpper());
-        }
-        if (path >= SimdPath.Vector256)
-        {
-            var c = Vector256.Create(center);
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
-            for (int i = 0; i <= full; i += SumLanes)
-            {
-                ref float chunk = ref i < full ? ref Unsafe.Add(ref xs, i) : ref ts;
-                Vector256<float> v0 = Vector256.LoadUnsafe(ref chunk), v1 = Vector256.LoadUnsafe(ref chunk, 8);
-                (a0, a1) = squared
-                    ? (Vector256.FusedMultiplyAdd(v0 - c, v0 - c, a0), Vector256.FusedMultiplyAdd(v1 - c, v1 - c, a1))
-                    : (a0 + v0, a1 + v1);
-            }
-            return Fold(a0 + a1);
-        }
-        if (path >= SimdPath.Vector128)
-        {
-            var c = Vector128.Create(center);
-            Vector128<float> a0 = Vector128<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-            for (int i = 0; i <= full; i += SumLanes)
-            {
-                ref float chunk = ref i < full ? ref Unsafe.Add(ref xs, i) : ref ts;
-                Vector128<float> v0 = Vector128.LoadUnsafe(ref chunk), v1 = Vector128.LoadUnsafe(ref chunk, 4);
-                Vector128<float> v2 = Vector128.LoadUnsafe(ref chunk, 8), v3 = Vector128.LoadUnsafe(ref chunk, 12);
-                if (squared)
-                {
-                    (a0, a1) = (Vector128.FusedMultiplyAdd(v0 - c, v0 - c, a0), Vector128.FusedMultiplyAdd(v1 - c, v1 - c, a1));
-                    (a2, a3) = (Vector128.FusedMultiplyAdd(v2 - c, v2 - c, a2), Vector128.FusedMultiplyAdd(v3 - c, v3 - c, a3));
-                }
-                else
-                {
-                    (a0, a1, a2, a3) = (a0 + v0, a1 + v1, a2 + v2, a3 + v3);
-                }
-            }
-            // Lanes 0..3 are p[0..3], 4..7 p[4..7] and so on: (a0 + a2) is p[i] + p[i + 8], (a1 + a3) is p[i + 4] + p[i + 12].
-            return FoldFour((a0 + a2) + (a1 + a3));
-        }
         Span<float> p = stackalloc float[SumLanes];
-        p.Clear();
-        for (int i = 0; i <= full; i += SumLanes)
+        int full = length / SumLanes * SumLanes;
+        var partial = new Partial<TVec>();
+        TVec centerV = TLanes.Splat(center);
+        for (int i = 0; i < full; i += SumLanes)
         {
-            var chunk = i < full ? x.Slice(i, SumLanes) : tail;
-            for (int l = 0; l < SumLanes; l++)
+            AddChunk<TVec, TLanes>(ref partial, ref Unsafe.Add(ref x, i), centerV, squared);
+        }
+        if (full < length)
+        {
+            p.Fill(squared ? center : 0f);
+            MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, full), length - full).CopyTo(p);
+            AddChunk<TVec, TLanes>(ref partial, ref MemoryMarshal.GetReference(p), centerV, squared);
+        }
+        return Fold<TVec, TLanes>(ref partial, p);
+    }
+
+    /// <summary>
+    /// The 16 running lane sums as 16 / Count vectors: the first four are locals (registers) for the vector widths
+    /// (1, 2 or 4 vectors per chunk); the scalar lanes use all 16 fields.
+    /// </summary>
+    private struct Partial<TVec> where TVec : unmanaged
+    {
+        public TVec A0, A1, A2, A3;
+        public LanesFourToFifteen Rest;
+    }
+
+    /// <summary>Lanes 4..15 of the scalar path's lane sums.</summary>
+    [InlineArray(12)]
+    private struct LanesFourToFifteen
+    {
+        private float _element;
+    }
+
+    /// <summary>Adds one 16-element chunk (or its squared deviations) into the lane sums; the width tests fold away per instantiation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddChunk<TVec, TLanes>(ref Partial<TVec> acc, ref float chunk, TVec center, bool squared) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
+    {
+        int c = TLanes.Count;
+        acc.A0 = Accumulate<TVec, TLanes>(acc.A0, TLanes.Load(ref chunk, 0), center, squared);
+        if (c <= 8)
+        {
+            acc.A1 = Accumulate<TVec, TLanes>(acc.A1, TLanes.Load(ref chunk, c), center, squared);
+        }
+        if (c <= 4)
+        {
+            acc.A2 = Accumulate<TVec, TLanes>(acc.A2, TLanes.Load(ref chunk, 2 * c), center, squared);
+            acc.A3 = Accumulate<TVec, TLanes>(acc.A3, TLanes.Load(ref chunk, 3 * c), center, squared);
+        }
+        if (c == 1)
+        {
+            for (int l = 0; l < 12; l++)
             {
-                float v = chunk[l];
-                p[l] = squared ? MathF.FusedMultiplyAdd(v - center, v - center, p[l]) : p[l] + v;
+                float v = Unsafe.Add(ref chunk, 4 + l);
+                float cs = Unsafe.As<TVec, float>(ref center);
+                acc.Rest[l] = squared ? MathF.FusedMultiplyAdd(v - cs, v - cs, acc.Rest[l]) : acc.Rest[l] + v;
             }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Accumulate<TVec, TLanes>(TVec sum, TVec v, TVec center, bool squared) where TVec : unmanaged where TLanes : struct, ILanes<TVec> =>
+        squared ? TLanes.MultiplyAdd(TLanes.Subtract(v, center), TLanes.Subtract(v, center), sum) : TLanes.Add(sum, v);
+
+    /// <summary>Folds the 16 lane sums 16 → 8 → 4 → 1 (lanes l and l + 8, then l and l + 4, then (0 + 2) + (1 + 3)) in <paramref name="work"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Fold<TVec, TLanes>(ref Partial<TVec> acc, Span<float> work) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
+    {
+        int c = TLanes.Count;
+        ref float w = ref MemoryMarshal.GetReference(work);
+        TLanes.Store(acc.A0, ref w, 0);
+        if (c <= 8)
+        {
+            TLanes.Store(acc.A1, ref w, c);
+        }
+        if (c <= 4)
+        {
+            TLanes.Store(acc.A2, ref w, 2 * c);
+            TLanes.Store(acc.A3, ref w, 3 * c);
+        }
+        if (c == 1)
+        {
+            ((ReadOnlySpan<float>)acc.Rest).CopyTo(work[4..]);
         }
         for (int l = 0; l < 8; l++)
         {
-            p[l] += p[l + 8];
+            work[l] += work[l + 8];
         }
         for (int l = 0; l < 4; l++)
         {
-            p[l] += p[l + 4];
+            work[l] += work[l + 4];
         }
-        return (p[0] + p[2]) + (p[1] + p[3]);
+        return (work[0] + work[2]) + (work[1] + work[3]);
     }
 
-    /// <summary>Folds 8 partial sums (lane i = p[i] + p[i + 8]) to one: lanes i + i + 4, then (0 + 2) + (1 + 3).</summary>
-    private static float Fold(Vector256<float> eight) => FoldFour(eight.GetLower() + eight.GetUpper());
-
-    private static float FoldFour(Vector128<float> four) => (four.GetElement(0) + four.GetElement(2)) + (four.GetElement(1) + four.GetElement(3));
+    /// <summary>
+    /// Copies the <paramref name="rows"/> × <paramref name="columns"/> block at <paramref name="source"/> (row stride
+    /// <paramref name="sourceStride"/>) transposed into <paramref name="destination"/> (row stride <paramref name="destinationStride"/>).
+    /// </summary>
+    internal static void TransposeCore(ReadOnlySpan<float> source, int sourceStride, int rows, int columns, Span<float> destination, int destinationStride)
+    {
+        Debug.Assert(rows == 0 || columns == 0 || (source.Length >= (long)(rows - 1) * sourceStride + columns && destination.Length >= (long)(columns - 1) * destinationStride + rows));
+        ref float s = ref MemoryMarshal.GetReference(source);
+        ref float d = ref MemoryMarshal.GetReference(destination);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float row = ref Unsafe.Add(ref s, (nint)r * sourceStride);
+            ref float column = ref Unsafe.Add(ref d, r);
+            for (int c = 0; c < columns; c++)
+            {
+                Unsafe.Add(ref column, (nint)c * destinationStride) = Unsafe.Add(ref row, c);
+            }
+        }
+    }
 
     /// <summary>
-    /// Softmax of one row of attention scores in place: <c>p[s] = exp(scale · (x[s] − max)) / Σ_s exp(…)</c>. Scaling
-    /// after the shift equals softmax(scale · x) because scale &gt; 0 (max(scale·x) = scale·max x).
+    /// Softmax numerators of one row of attention scores in place, <c>e[s] = exp(scale · (x[s] − max))</c>; returns
+    /// their sum Σ e (the denominator, in the fixed 16-lane partition). Scaling after the shift equals
+    /// softmax(scale · x) because scale &gt; 0. The caller divides later, after probabilities × values
+    /// (<see cref="GemmOptions.RowScale"/>), which spares a pass over the row.
     /// </summary>
-    internal static void SoftmaxCore(Span<float> row, float scale, SimdPath path)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float SoftmaxNumeratorsCore(Span<float> row, float scale, SimdPath path)
     {
         Debug.Assert(row.Length > 0 && scale > 0f);
         // The maximum is exact whatever the order, so the library's vectorised one is path-independent.
         float max = System.Numerics.Tensors.TensorPrimitives.Max(row);
         ref float v = ref MemoryMarshal.GetReference(row);
-        int i = 0;
-        if (path >= SimdPath.Vector512)
+        return path switch
         {
-            i = ExpLoop<Vector512<float>, Lanes512>(ref v, row.Length, max, scale, i);
-        }
-        if (path >= SimdPath.Vector256)
-        {
-            i = ExpLoop<Vector256<float>, Lanes256>(ref v, row.Length, max, scale, i);
-        }
-        if (path >= SimdPath.Vector128)
-        {
-            i = ExpLoop<Vector128<float>, Lanes128>(ref v, row.Length, max, scale, i);
-        }
-        ExpLoop<float, Lanes1>(ref v, row.Length, max, scale, i);
-        // Element-wise products are exact IEEE operations, so the library's vectorised multiply is path-independent too.
-        System.Numerics.Tensors.TensorPrimitives.Multiply(row, 1f / SumCore(row, path), row);
+            SimdPath.Vector512 => ExpSum<Vector512<float>, Lanes512>(ref v, row.Length, max, scale),
+            SimdPath.Vector256 => ExpSum<Vector256<float>, Lanes256>(ref v, row.Length, max, scale),
+            SimdPath.Vector128 => ExpSum<Vector128<float>, Lanes128>(ref v, row.Length, max, scale),
+            _ => ExpSum<float, Lanes1>(ref v, row.Length, max, scale),
+        };
     }
 
-    private static int ExpLoop<TVec, TLanes>(ref float v, int length, float shift, float scale, int i) where TVec : struct where TLanes : struct, ILanes<TVec>
+    /// <summary>
+    /// exp of every element in place and their sum in the 16-lane partition: each 16-element chunk is 16 / Count
+    /// vectors, vector k adding into accumulator k, so lane l of the accumulators always holds element l mod 16's
+    /// running sum; a partial last chunk is padded to 16 and added with its padding zeroed; the 16 partial sums
+    /// are folded 16 → 8 → 4 → 1 in scalar code, identically for every width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float ExpSum<TVec, TLanes>(ref float v, int length, float shift, float scale) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
     {
+        var partial = new Partial<TVec>();
         TVec m = TLanes.Splat(shift), s = TLanes.Splat(scale);
-        for (; i + TLanes.Count <= length; i += TLanes.Count)
+        int full = length / SumLanes * SumLanes;
+        for (int i = 0; i < full; i += SumLanes)
         {
-            TLanes.Store(Exp<TVec, TLanes>(TLanes.Multiply(TLanes.Subtract(TLanes.Load(ref v, i), m), s)), ref v, i);
+            ExpChunk<TVec, TLanes>(ref Unsafe.Add(ref v, i), m, s);
+            AddChunk<TVec, TLanes>(ref partial, ref Unsafe.Add(ref v, i), default, squared: false);
         }
-        return i;
+        Span<float> p = stackalloc float[SumLanes];
+        if (full < length)
+        {
+            // The partial chunk goes through the same vectors, padded with `shift` (exp(0) = 1), then the padding is zeroed.
+            int rest = length - full;
+            var tail = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref v, full), rest);
+            p.Fill(shift);
+            tail.CopyTo(p);
+            ExpChunk<TVec, TLanes>(ref MemoryMarshal.GetReference(p), m, s);
+            p[rest..].Clear();
+            p[..rest].CopyTo(tail);
+            AddChunk<TVec, TLanes>(ref partial, ref MemoryMarshal.GetReference(p), default, squared: false);
+        }
+        return Fold<TVec, TLanes>(ref partial, p);
+    }
+
+    /// <summary><c>exp(scale · (x − shift))</c> of one 16-element chunk in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ExpChunk<TVec, TLanes>(ref float chunk, TVec shift, TVec scale) where TVec : unmanaged where TLanes : struct, ILanes<TVec>
+    {
+        for (int k = 0; k < SumLanes; k += TLanes.Count)
+        {
+            TLanes.Store(Exp<TVec, TLanes>(TLanes.Multiply(TLanes.Subtract(TLanes.Load(ref chunk, k), shift), scale)), ref chunk, k);
+        }
     }
 
     /// <summary>

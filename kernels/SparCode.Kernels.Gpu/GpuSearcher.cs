@@ -61,11 +61,17 @@ public sealed class GpuSearcher : IDisposable
     /// <param name="device">The accelerator.</param>
     /// <param name="maxBatch">Queries per device pass (device memory is about maxBatch × n_items × 4 bytes plus candidates).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxBatch"/> is not positive.</exception>
+    /// <exception cref="NotSupportedException">The index has the attention query tower (format version 2), which only the CPU engine serves.</exception>
     public GpuSearcher(SparCodeIndex index, GpuDevice device, int maxBatch = 256)
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(device);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
+        if (index.Tower.HasAttention)
+        {
+            // The device tower is the mean + MLP one; with TowerLayers = 0 it would silently serve the mean of the embeddings.
+            throw new NotSupportedException($"'{index.File.Path}' has the attention query tower, which GpuSearcher does not implement; use the CPU SparCodeSearcher.");
+        }
         _index = index;
         _device = device;
         _cpu = index.CreateSearcher();

@@ -63,17 +63,17 @@ internal sealed class AttentionEncoder
                 Transposed(block.FeedForward1, width, d, $"block {b} feed-forward 1"), Checked(block.FeedForward1.Bias, width, $"block {b} feed-forward 1 bias"),
                 Transposed(block.FeedForward2, d, width, $"block {b} feed-forward 2"), Checked(block.FeedForward2.Bias, d, $"block {b} feed-forward 2 bias"));
         }
-        ScratchLength = (int)Math.Max(5L * _length * d, (long)_length * (2 * d + _length + width));
+        ScratchLength = (int)Math.Max(5L * _length * d, (long)_length * (2 * d + _length + width + 1));
     }
 
-    /// <summary>Floats each of the two scratch buffers must hold: <c>max(5·L·d, L·(2d + L + F))</c>.</summary>
+    /// <summary>Floats each of the two scratch buffers must hold: <c>max(5·L·d, L·(2d + L + F + 1))</c>.</summary>
     public int ScratchLength { get; }
 
     /// <summary>
     /// The user vector (<c>d</c> floats, at the start of <paramref name="scratchB"/>) of the last <c>L</c> of <paramref name="items"/>.
     /// Scratch A holds x (L × d), q|k|v (L × 3d) and the attention output (L × d); scratch B the normed
-    /// activations (L × d), the keys transposed (d × L), one head's probabilities (L × L) and the hidden
-    /// feed-forward layer (L × F).
+    /// activations (L × d), the keys transposed (d × L), one head's softmax numerators (L × L), the hidden
+    /// feed-forward layer (L × F) and the reciprocal softmax denominators (L).
     /// </summary>
     public ReadOnlySpan<float> User(ReadOnlySpan<int> items, ReadOnlySpan<float> embedding, Span<float> scratchA, Span<float> scratchB)
     {
@@ -87,6 +87,7 @@ internal sealed class AttentionEncoder
         var keysT = scratchB.Slice(L * d, d * L);
         var probabilities = scratchB.Slice(2 * L * d, n * n);
         var hidden = scratchB.Slice(2 * L * d + L * L, n * _width);
+        var inverseSums = scratchB.Slice(2 * L * d + L * L + L * _width, n);
 
         // The rows are scattered over the table (DRAM and TLB misses): ask for all of them before reading.
         foreach (int item in recent)
@@ -101,62 +102,51 @@ internal sealed class AttentionEncoder
         {
             var block = _blocks[b];
             bool top = b == _blocks.Length - 1;
-            for (int t = 0; t < n; t++)
-            {
-                AttentionKernels.LayerNormCore(x.Slice(t * d, d), block.Norm1Gamma, block.Norm1Beta, normed.Slice(t * d, d), IndexLayout.LayerNormEpsilon, path);
-            }
+            AttentionKernels.LayerNormCore(x, d, n, d, block.Norm1Gamma, block.Norm1Beta, normed, d, IndexLayout.LayerNormEpsilon, path);
             // Queries for every position a later block reads, keys and values for every position: in the top
             // block only the last position's query is needed.
             int first = top ? n - 1 : 0;
             int queries = n - first;
-            AttentionKernels.GemmCore(normed[(first * d)..], d, queries, d, block.InT, 3 * d, block.InBias.AsSpan(0, d), qkv[(first * 3 * d)..], 3 * d, d, GemmOptions.None, path);
-            AttentionKernels.GemmCore(normed, d, n, d, block.InT.AsSpan(d), 3 * d, block.InBias.AsSpan(d), qkv[d..], 3 * d, 2 * d, GemmOptions.None, path);
-            for (int s = 0; s < n; s++)
-            {
-                for (int c = 0; c < d; c++)
-                {
-                    keysT[c * L + s] = qkv[s * 3 * d + d + c];
-                }
-            }
-            Attend(qkv, keysT, probabilities, attended, n, first, path);
+            AttentionKernels.GemmCore(normed[(first * d)..], d, queries, d, block.InT, 3 * d, block.InBias.AsSpan(0, d), qkv[(first * 3 * d)..], 3 * d, d, GemmOptions.None, [], path);
+            AttentionKernels.GemmCore(normed, d, n, d, block.InT.AsSpan(d), 3 * d, block.InBias.AsSpan(d), qkv[d..], 3 * d, 2 * d, GemmOptions.None, [], path);
+            AttentionKernels.TransposeCore(qkv[d..], 3 * d, n, d, keysT, L);
+            Attend(qkv, keysT, probabilities, inverseSums, attended, n, first, path);
             var residual = x[(first * d)..];
-            AttentionKernels.GemmCore(attended, d, queries, d, block.OutT, d, block.OutBias, residual, d, d, GemmOptions.Accumulate, path);
-            for (int t = first; t < n; t++)
-            {
-                AttentionKernels.LayerNormCore(x.Slice(t * d, d), block.Norm2Gamma, block.Norm2Beta, normed.Slice((t - first) * d, d), IndexLayout.LayerNormEpsilon, path);
-            }
-            AttentionKernels.GemmCore(normed, d, queries, d, block.Hidden1T, _width, block.Hidden1Bias, hidden, _width, _width, GemmOptions.Relu, path);
-            AttentionKernels.GemmCore(hidden, _width, queries, _width, block.Hidden2T, d, block.Hidden2Bias, residual, d, d, GemmOptions.Accumulate, path);
+            AttentionKernels.GemmCore(attended, d, queries, d, block.OutT, d, block.OutBias, residual, d, d, GemmOptions.Accumulate, [], path);
+            AttentionKernels.LayerNormCore(residual, d, queries, d, block.Norm2Gamma, block.Norm2Beta, normed, d, IndexLayout.LayerNormEpsilon, path);
+            AttentionKernels.GemmCore(normed, d, queries, d, block.Hidden1T, _width, block.Hidden1Bias, hidden, _width, _width, GemmOptions.Relu, [], path);
+            AttentionKernels.GemmCore(hidden, _width, queries, _width, block.Hidden2T, d, block.Hidden2Bias, residual, d, d, GemmOptions.Accumulate, [], path);
         }
         var user = normed[..d];
-        AttentionKernels.LayerNormCore(x.Slice((n - 1) * d, d), _finalGamma, _finalBeta, user, IndexLayout.LayerNormEpsilon, path);
+        AttentionKernels.LayerNormCore(x[((n - 1) * d)..], d, 1, d, _finalGamma, _finalBeta, user, d, IndexLayout.LayerNormEpsilon, path);
         return user;
     }
 
     /// <summary>
     /// Causal multi-head attention for query positions <paramref name="first"/>..n − 1 into rows 0.. of
     /// <paramref name="attended"/>: per head, scores q·k (keys transposed, so the product runs across key
-    /// positions), softmax with <c>1 / sqrt(dh)</c>, then probabilities × values.
+    /// positions), softmax numerators with <c>1 / sqrt(dh)</c>, then numerators × values, each row divided by its
+    /// softmax denominator on the way out.
     /// </summary>
-    private void Attend(ReadOnlySpan<float> qkv, ReadOnlySpan<float> keysT, Span<float> probabilities, Span<float> attended, int n, int first, SimdPath path)
+    private void Attend(ReadOnlySpan<float> qkv, ReadOnlySpan<float> keysT, Span<float> probabilities, Span<float> inverseSums, Span<float> attended, int n, int first, SimdPath path)
     {
         int d = _d, L = _length, dh = d / _heads, queries = n - first;
         float scale = 1f / MathF.Sqrt(dh);
         // With every position querying, row t needs scores 0..t only; a single query row needs them all.
         var scoreOptions = first == 0 ? GemmOptions.CausalOutputs : GemmOptions.None;
-        var valueOptions = first == 0 ? GemmOptions.CausalInner : GemmOptions.None;
+        var valueOptions = GemmOptions.RowScale | (first == 0 ? GemmOptions.CausalInner : GemmOptions.None);
         for (int j = 0; j < _heads; j++)
         {
-            AttentionKernels.GemmCore(qkv.Slice(first * 3 * d + j * dh), 3 * d, queries, dh, keysT[(j * dh * L)..], L, [], probabilities, n, n, scoreOptions, path);
+            AttentionKernels.GemmCore(qkv.Slice(first * 3 * d + j * dh), 3 * d, queries, dh, keysT[(j * dh * L)..], L, [], probabilities, n, n, scoreOptions, [], path);
             for (int r = 0; r < queries; r++)
             {
                 int t = first + r;
                 var row = probabilities.Slice(r * n, n);
-                AttentionKernels.SoftmaxCore(row[..(t + 1)], scale, path);
+                inverseSums[r] = 1f / AttentionKernels.SoftmaxNumeratorsCore(row[..(t + 1)], scale, path);
                 // A 4-row tile of the causal product reads its rows up to its last row's length: those entries must be 0.
                 row[(t + 1)..Math.Min(n, (t | 3) + 1)].Clear();
             }
-            AttentionKernels.GemmCore(probabilities, n, queries, n, qkv[(2 * d + j * dh)..], 3 * d, [], attended[(j * dh)..], d, dh, valueOptions, path);
+            AttentionKernels.GemmCore(probabilities, n, queries, n, qkv[(2 * d + j * dh)..], 3 * d, [], attended[(j * dh)..], d, dh, valueOptions, inverseSums, path);
         }
     }
 

@@ -117,7 +117,7 @@ public sealed class QueryTower
 
     /// <summary>
     /// Floats each of the two scratch buffers of <see cref="Tokens"/> must hold: the widest MLP activation, or for
-    /// the attention tower its per-position buffers, <c>max(5·L·d, L·(2d + L + F))</c>.
+    /// the attention tower its per-position buffers, <c>max(5·L·d, L·(2d + L + F + 1))</c>.
     /// </summary>
     public int ScratchLength { get; }
 

@@ -16,7 +16,8 @@ public class AttentionKernelsTests
     private static float[] Gemm(float[] x, int xStride, int rows, int inner, float[] w, int wStride, float[] bias, float[] y, int yStride, int outputs, GemmOptions options, SimdPath path)
     {
         var result = (float[])y.Clone();
-        AttentionKernels.GemmCore(x, xStride, rows, inner, w, wStride, bias, result, yStride, outputs, options, path);
+        float[] rowScale = [.. Enumerable.Range(0, rows).Select(r => 0.5f + r * 0.37f)];
+        AttentionKernels.GemmCore(x, xStride, rows, inner, w, wStride, bias, result, yStride, outputs, options, rowScale, path);
         return result;
     }
 
@@ -29,9 +30,9 @@ public class AttentionKernelsTests
         {
             foreach (int rows in new[] { 0, 1, 3, 4, 5, 9 })
             {
-                foreach (var options in new[] { GemmOptions.None, GemmOptions.Relu, GemmOptions.Accumulate, GemmOptions.CausalInner, GemmOptions.CausalOutputs })
+                foreach (var options in new[] { GemmOptions.None, GemmOptions.Relu, GemmOptions.Accumulate, GemmOptions.CausalInner, GemmOptions.CausalOutputs, GemmOptions.RowScale | GemmOptions.CausalInner })
                 {
-                    int inner = options == GemmOptions.CausalInner ? rows : random.Next(0, 20);
+                    int inner = (options & GemmOptions.CausalInner) != 0 ? rows : random.Next(0, 20);
                     int xStride = inner + random.Next(3), wStride = outputs + random.Next(3), yStride = outputs + random.Next(3);
                     var x = Paths.RandomFloats(random, Math.Max(0, rows * xStride));
                     var w = Paths.RandomFloats(random, Math.Max(0, inner * wStride));
@@ -65,7 +66,7 @@ public class AttentionKernelsTests
         var w = Paths.RandomFloats(random, inner * outputs);
         var bias = Paths.RandomFloats(random, outputs);
         var y = Paths.RandomFloats(random, rows * outputs);
-        foreach (var options in new[] { GemmOptions.None, GemmOptions.Relu, GemmOptions.Accumulate, GemmOptions.CausalInner, GemmOptions.CausalOutputs })
+        foreach (var options in new[] { GemmOptions.None, GemmOptions.Relu, GemmOptions.Accumulate, GemmOptions.CausalInner, GemmOptions.CausalOutputs, GemmOptions.RowScale })
         {
             var got = Gemm(x, stride, rows, inner, w, outputs, bias, y, outputs, outputs, options, SimdPath.Scalar);
             for (int r = 0; r < rows; r++)
@@ -83,6 +84,7 @@ public class AttentionKernelsTests
                     {
                         GemmOptions.Relu => MathF.Max(a, 0f),
                         GemmOptions.Accumulate => y[r * outputs + o] + a,
+                        GemmOptions.RowScale => a * (0.5f + r * 0.37f),
                         _ => a,
                     };
                     Assert.Equal(expected, got[r * outputs + o]);
@@ -103,15 +105,15 @@ public class AttentionKernelsTests
             var beta = Paths.RandomFloats(random, length);
             var expected = new float[length];
             var got = new float[length];
-            AttentionKernels.LayerNormCore(x, gamma, beta, expected, 1e-5f, SimdPath.Scalar);
-            AttentionKernels.LayerNormCore(x, gamma, beta, got, 1e-5f, path);
+            AttentionKernels.LayerNormCore(x, length, 1, length, gamma, beta, expected, length, 1e-5f, SimdPath.Scalar);
+            AttentionKernels.LayerNormCore(x, length, 1, length, gamma, beta, got, length, 1e-5f, path);
             Assert.Equal(expected, got);
 
             var scores = Paths.RandomFloats(random, length, 20f);
             var expectedP = (float[])scores.Clone();
             var gotP = (float[])scores.Clone();
-            AttentionKernels.SoftmaxCore(expectedP, 0.3f, SimdPath.Scalar);
-            AttentionKernels.SoftmaxCore(gotP, 0.3f, path);
+            float expectedSum = AttentionKernels.SoftmaxNumeratorsCore(expectedP, 0.3f, SimdPath.Scalar);
+            Assert.Equal(expectedSum, AttentionKernels.SoftmaxNumeratorsCore(gotP, 0.3f, path));
             Assert.Equal(expectedP, gotP);
         }
     }
@@ -126,7 +128,7 @@ public class AttentionKernelsTests
             var gamma = Paths.RandomFloats(random, length);
             var beta = Paths.RandomFloats(random, length);
             var y = new float[length];
-            AttentionKernels.LayerNormCore(x, gamma, beta, y, 1e-5f, SimdPath.Scalar);
+            AttentionKernels.LayerNormCore(x, length, 1, length, gamma, beta, y, length, 1e-5f, SimdPath.Scalar);
             double mean = x.Average(v => (double)v);
             double variance = x.Average(v => (v - mean) * (v - mean));
             for (int i = 0; i < length; i++)
@@ -138,7 +140,8 @@ public class AttentionKernelsTests
             // Scores spread over ±60 after scaling: exp sees arguments down to about −120, clamped at −87.
             var scores = Paths.RandomFloats(random, length, 200f);
             var p = (float[])scores.Clone();
-            AttentionKernels.SoftmaxCore(p, 0.3f, SimdPath.Scalar);
+            float denominator = AttentionKernels.SoftmaxNumeratorsCore(p, 0.3f, SimdPath.Scalar);
+            p = [.. p.Select(e => e / denominator)];
             double max = scores.Max() * 0.3;
             double sum = scores.Sum(s => Math.Exp(s * 0.3 - max));
             for (int i = 0; i < length; i++)
@@ -153,16 +156,17 @@ public class AttentionKernelsTests
     [Fact]
     public void Exp_is_accurate_to_a_few_ulp_over_the_softmax_range()
     {
-        // A one-element softmax row is exp(0) / exp(0) = 1; pairs (0, s) give exp(s·scale) / (1 + exp(s·scale)).
+        // The numerators of the row (0, s) are exp(0) = 1 and exp(s).
         for (float s = -87f; s <= 0f; s += 0.0137f)
         {
             var row = new[] { 0f, s };
-            AttentionKernels.SoftmaxCore(row, 1f, SimdPath.Scalar);
+            float sum = AttentionKernels.SoftmaxNumeratorsCore(row, 1f, SimdPath.Scalar);
+            Assert.Equal(1f, row[0]);
+            Assert.Equal(row[0] + row[1], sum);
             double e = Math.Exp(s);
-            Assert.True(Math.Abs(row[1] - e / (1 + e)) <= 4e-7 * (e / (1 + e)), $"exp({s}) gave softmax {row[1]}, expected {e / (1 + e)}");
+            Assert.True(Math.Abs(row[1] - e) <= 2.5e-7 * e, $"exp({s}) is {row[1]}, expected {e}");
         }
         var one = new[] { 42f };
-        AttentionKernels.SoftmaxCore(one, 1f, SimdPath.Scalar);
-        Assert.Equal(1f, one[0]);
+        Assert.Equal(1f, AttentionKernels.SoftmaxNumeratorsCore(one, 1f, SimdPath.Scalar));
     }
 }
