@@ -17,7 +17,10 @@ internal static class IndexValidator
         SectionKind.PostingItems or SectionKind.FallbackOrder or SectionKind.CodeRemap or SectionKind.InteractionFlags => ElementType.Int32,
         SectionKind.ItemEmbedding or SectionKind.TowerWeight or SectionKind.TowerBias or SectionKind.HeadWeight or SectionKind.HeadBias
             or SectionKind.Codebooks or SectionKind.PostingScores or SectionKind.ListMaxScores or SectionKind.ItemTokens
-            or SectionKind.InteractionWeight or SectionKind.InteractionBias => ElementType.Float32,
+            or SectionKind.InteractionWeight or SectionKind.InteractionBias or SectionKind.PositionEmbedding or SectionKind.LayerNormGamma
+            or SectionKind.LayerNormBeta or SectionKind.AttentionInWeight or SectionKind.AttentionInBias or SectionKind.AttentionOutWeight
+            or SectionKind.AttentionOutBias or SectionKind.FeedForwardWeight or SectionKind.FeedForwardBias => ElementType.Float32,
+        SectionKind.AttentionConfig => ElementType.Int64,
         _ => null,
     };
 

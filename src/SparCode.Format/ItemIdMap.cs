@@ -12,7 +12,8 @@ namespace SparCode.Format;
 /// the murmur3 finalizer of <c>id xor seed</c>, with a random seed per map, so the file cannot choose
 /// which ids collide. Every probe sequence is bounded: if building the table ever needs more than
 /// <see cref="MaxProbes"/> probes for one id (bad luck or an attack on the hash), the map falls back to
-/// the ids sorted with a binary search, O(n log n) to build and O(log n) per lookup whatever the ids are.
+/// the ids sorted with a binary search, O(n log n) to build and O(log n) per lookup whatever the ids are
+/// (also used past 32M items, where it is the smaller of the two).
 /// </para>
 /// <para>
 /// The old <see cref="Dictionary{TKey, TValue}"/> used <c>long.GetHashCode</c>, which folds the two halves
@@ -24,6 +25,9 @@ public sealed class ItemIdMap
 {
     /// <summary>Most slots one id may probe before the map gives up on hashing and sorts instead.</summary>
     internal const int MaxProbes = 64;
+
+    /// <summary>Largest hashed table (1 GiB of slots); larger catalogues use the sorted array.</summary>
+    private const ulong MaxTableSlots = 1UL << 26;
 
     private readonly long _first;
     private readonly int _count;
@@ -81,8 +85,9 @@ public sealed class ItemIdMap
     private static ItemIdMap? TryBuildTable(ReadOnlySpan<long> externalIds, string path, ulong seed)
     {
         ulong capacity = System.Numerics.BitOperations.RoundUpToPowerOf2(Math.Max(16UL, (ulong)externalIds.Length * 2));
-        if (capacity > 1UL << 30)
+        if (capacity > MaxTableSlots)
         {
+            // Past 32M items the sorted array (12 bytes per item) is smaller than a half-full table (32+).
             return null;
         }
         int bits = System.Numerics.BitOperations.Log2(capacity);

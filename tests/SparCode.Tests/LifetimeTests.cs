@@ -143,6 +143,22 @@ public sealed class LifetimeTests : IDisposable
     }
 
     [Fact]
+    public void A_failing_query_in_a_batch_is_named()
+    {
+        using var index = SparCodeIndex.Open(_path);
+        long known = _contents.ItemIds[5];
+        long[] histories = [known, known, 987_654_321, known];
+        var ids = new long[3 * K];
+        var scores = new float[3 * K];
+        var unknown = Assert.Throws<UnknownItemException>(() => index.SearchBatch(histories, new[] { 0, 1, 3, 4 }, K, ids, scores, new int[3]));
+        Assert.Equal(1, unknown.Query);
+        Assert.Equal(987_654_321, unknown.ItemId);
+        Assert.StartsWith("Query 1: history item id 987654321 (position 1)", unknown.Message);
+        var empty = Assert.Throws<ArgumentException>(() => index.SearchBatch(histories, new[] { 0, 1, 2, 2 }, K, ids, scores, new int[3]));
+        Assert.StartsWith("Query 2 (histories[2..2)): The history is empty", empty.Message);
+    }
+
+    [Fact]
     public void F11_one_searcher_used_by_two_threads_throws_invalid_operation()
     {
         using var index = SparCodeIndex.Open(_path);
