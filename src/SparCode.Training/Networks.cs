@@ -595,11 +595,13 @@ internal sealed class SparCodeNet : RecommenderNet
         return PairScores(u, itemPart);
     }
 
-    /// <summary>Rest(u[c] + p[i]) for all c, i: [C, n].</summary>
+    /// <summary>Rest(u[c] + p[i]) for all c, i: [C, n], in chunks of codes that bound each intermediate to about 2^24 floats.</summary>
     public Tensor PairScores(Tensor userPart, Tensor itemPart)
     {
         long c = userPart.shape[0], n = itemPart.shape[0];
-        long chunk = Math.Max(1, Math.Min(c, (1L << 24) / Math.Max(1, n * _o.MlpWidth / 16)));
+        // Each intermediate [chunk, n, width] stays near 2^24 floats (64 MiB); the old bound was 16× that, and with
+        // several intermediates alive the Beauty validation peaked at 4.7 GB resident.
+        long chunk = Math.Max(1, Math.Min(c, (1L << 24) / Math.Max(1, n * (long)_o.MlpWidth)));
         var outputs = new List<Tensor>();
         for (long s = 0; s < c; s += chunk)
         {
