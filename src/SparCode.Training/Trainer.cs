@@ -183,8 +183,9 @@ public static class Trainer
     {
         using var none = (TorchSharp.Scalar)0L;
         var flat = targets.flatten();
-        var inBatch = flat.index_select(0, flat.ne(none).nonzero().squeeze(1)).unique().Item1;
-        long p = flat.ne(none).sum().item<long>();
+        var where = flat.ne(none).nonzero().squeeze(1);
+        var inBatch = flat.index_select(0, where).unique().Item1;
+        long p = where.shape[0];
         var negatives = cat([uniform, inBatch], 0);
         var q = share.index_select(0, negatives);
         var included = 1f - (1f - q).pow(p);
