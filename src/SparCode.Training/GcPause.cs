@@ -14,45 +14,61 @@ namespace SparCode.Training;
 /// true ... toFloat" from <c>add_Tensor</c>. Inside a no-GC region no collection runs, so nothing used by a call
 /// in flight can be finalized; the temporaries are collected between spans, after their calls returned.
 /// If the runtime refuses the region, or a span allocates more than the budget, the span runs as before.
+/// <para>The region is process-wide, so concurrent spans (two trainings in one process, as parallel test
+/// classes do) share it: the first span in starts it, the last one out ends it.</para>
 /// </remarks>
 internal readonly struct GcPause : IDisposable
 {
-    /// <summary>Managed bytes a span may allocate (a training batch allocates a few MB of wrappers and arrays).</summary>
+    /// <summary>Managed bytes the spans in a region may allocate (a training batch allocates a few MB of wrappers and arrays).</summary>
     private const long Budget = 64L << 20;
 
-    private readonly bool _active;
+    private static readonly Lock Gate = new();
+    private static int _holders;
+    private static bool _started;
 
-    private GcPause(bool active) => _active = active;
+    private readonly bool _held;
 
-    /// <summary>Starts a no-GC region (it may run one collection first to make room).</summary>
+    private GcPause(bool held) => _held = held;
+
+    /// <summary>Joins the no-GC region, starting it if no other span holds it (it may run one collection first to make room).</summary>
     public static GcPause Start()
     {
-        if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+        lock (Gate)
         {
-            return default;
-        }
-        try
-        {
-            return new GcPause(GC.TryStartNoGCRegion(Budget));
-        }
-        catch (ArgumentOutOfRangeException)
-        {
-            return default;
+            if (_holders++ == 0)
+            {
+                try
+                {
+                    _started = GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(Budget);
+                }
+                catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
+                {
+                    _started = false;
+                }
+            }
+            return new GcPause(held: true);
         }
     }
 
-    /// <summary>Ends the region if it is still in force (it ends by itself when the span allocated more than the budget).</summary>
+    /// <summary>Leaves the region; the last span out ends it if it is still in force (it ends by itself when the spans allocated more than the budget).</summary>
     public void Dispose()
     {
-        if (_active && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+        if (!_held)
         {
-            try
+            return;
+        }
+        lock (Gate)
+        {
+            if (--_holders == 0 && _started && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
             {
-                GC.EndNoGCRegion();
-            }
-            catch (InvalidOperationException)
-            {
-                // The region already ended (a collection was induced inside it): nothing to end.
+                try
+                {
+                    GC.EndNoGCRegion();
+                }
+                catch (InvalidOperationException)
+                {
+                    // The region already ended (a collection was induced inside it): nothing to end.
+                }
             }
         }
     }
