@@ -32,6 +32,12 @@ run() {
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 }
 
+# The C ABI's tests (tests/SparCode.Native.Tests) load the NativeAOT library: build it first.
+echo "== native library (src/SparCode.Native/build.sh) =="
+if ! bash src/SparCode.Native/build.sh >"$work/native.log" 2>&1; then
+  tail -20 "$work/native.log"
+fi
+
 for project in "${test_projects[@]}"; do
   run dotnet test "$project" -c Release --no-build --nologo --blame-hang-timeout 5m
 done

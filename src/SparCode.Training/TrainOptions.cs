@@ -49,6 +49,9 @@ public enum NegativeSampling
 
     /// <summary>Proportional to training popularity (plus one).</summary>
     Popularity,
+
+    /// <summary>Every item of the catalogue is a negative (full softmax); <see cref="TrainOptions.Negatives"/> is not used.</summary>
+    Full,
 }
 
 /// <summary>
@@ -212,6 +215,7 @@ public sealed record TrainOptions
         if (Temperature <= 0 || WeightDecay < 0 || PairPositions < 0) return "temperature must be positive; weight decay and pair positions must not be negative.";
         if (Negatives < 1 || BatchSize < 1 || Epochs < 1 || Patience < 1) return "negatives, batch size, epochs and patience must be positive.";
         if (LearningRate <= 0) return "the learning rate must be positive.";
+        if (Sampling == NegativeSampling.Full && InBatchNegatives) return "full softmax already scores every item: drop the in-batch negatives.";
         return null;
     }
 

@@ -96,9 +96,12 @@ public static class Trainer
                 using var pause = GcPause.Start();
                 using var scope = NewDisposeScope();
                 var (inputs, batchTargets) = Batches.Windowed(data.Sequences, order.AsSpan(b * o.BatchSize, Math.Min(o.BatchSize, order.Length - b * o.BatchSize)));
-                var negatives = (o.Sampling == NegativeSampling.Uniform
-                    ? randint(0, data.ItemCount, [o.Negatives], generator: generator)
-                    : multinomial(weights, o.Negatives, replacement: true, generator: generator)) + 1L;
+                var negatives = o.Sampling switch
+                {
+                    NegativeSampling.Full => arange(1L, data.ItemCount + 1L),
+                    NegativeSampling.Uniform => randint(0, data.ItemCount, [o.Negatives], generator: generator) + 1L,
+                    _ => multinomial(weights, o.Negatives, replacement: true, generator: generator) + 1L,
+                };
                 Tensor? correction = null;
                 if (o.InBatchNegatives)
                 {

@@ -88,3 +88,16 @@ public sealed class VectorIsaMethodBaselineConfig : IsaConfig
     {
     }
 }
+
+/// <summary>
+/// Only the AVX2 job, no baseline job: for comparisons with libsparcode.so, whose NativeAOT code is
+/// built for x86-64-v3 (AVX2), so that the C# side runs the same 256-bit kernels.
+/// </summary>
+public sealed class Avx2MethodBaselineConfig : IsaConfig
+{
+    /// <summary>AVX2 only; no baseline job.</summary>
+    public Avx2MethodBaselineConfig()
+        : base([IsaLevel.Avx2], baselineJob: null)
+    {
+    }
+}

@@ -79,7 +79,7 @@ internal sealed class TrainingSettings : DataSettings
     [CommandOption("--pair-positions <N>")][Description("SparCode: target positions per batch in the pair loss, sampled (0: all).")][DefaultValue(256)] public int PairPositions { get; init; }
     [CommandOption("--weight-decay <X>")][Description("AdamW decoupled weight decay.")][DefaultValue(0.0)] public double WeightDecay { get; init; }
     [CommandOption("--select-on <METRIC>")][Description("Validation metric that selects the checkpoint: ndcg10 or hr50 (mean of the last two epochs).")][DefaultValue(SelectionMetric.Ndcg10)] public SelectionMetric SelectOn { get; init; }
-    [CommandOption("--sampling <KIND>")][Description("uniform or popularity.")][DefaultValue(NegativeSampling.Uniform)] public NegativeSampling Sampling { get; init; }
+    [CommandOption("--sampling <KIND>")][Description("uniform, popularity, or full (every item is a negative; --negatives is not used).")][DefaultValue(NegativeSampling.Uniform)] public NegativeSampling Sampling { get; init; }
     [CommandOption("--batch <N>")][Description("Batch size in training windows (up to L next-item predictions of one user each).")][DefaultValue(128)] public int Batch { get; init; }
     [CommandOption("--lr <X>")][Description("AdamW learning rate.")][DefaultValue(1e-3)] public double LearningRate { get; init; }
     [CommandOption("--epochs <N>")][Description("Maximum epochs.")][DefaultValue(20)] public int Epochs { get; init; }
