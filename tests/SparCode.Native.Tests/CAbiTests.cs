@@ -149,6 +149,21 @@ public sealed class CAbiTests : IDisposable
     }
 
     [Fact]
+    public void SearchesOnFourThreadsDuringSwapsAreAllRight()
+    {
+        string a = Write("a.sci", Options(4)), b = Write("b.sci", Options(5));
+        using var host = new NativeHost();
+        host.Ok($"open {a}");
+        host.Ok("searcher default");
+        var fields = host.Ok($"stress 4 2000 {a} {b}").Split(' ').Select(long.Parse).ToArray();
+        Assert.True(fields[0] > 100, $"only {fields[0]} queries ran");
+        Assert.True(fields[1] > 10, $"only {fields[1]} swaps ran");
+        Assert.Equal(0, fields[2]);
+        Assert.Equal(0, fields[3]);
+        Assert.True(fields[4] > 0, "A and B give the same answers, so a wrong index would go unseen");
+    }
+
+    [Fact]
     public void BadQueriesReturnStatusesWithMessages()
     {
         string path = Write("a.sci", Options(6));

@@ -86,7 +86,7 @@ public sealed class NativeHost : IDisposable
         string source = Path.Combine(Path.GetDirectoryName(NativeFolder)!, "..", "tests", "SparCode.Native.Tests", "host.c");
         string output = Path.Combine(Directory.CreateTempSubdirectory("sparcode-host-").FullName, "sparcode-host");
         var gcc = Process.Start(new ProcessStartInfo("gcc",
-            ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-I", NativeFolder, source, "-L", NativeFolder, "-lsparcode", $"-Wl,-rpath,{NativeFolder}", "-o", output])
+            ["-std=c11", "-O2", "-pthread", "-Wall", "-Wextra", "-Werror", "-I", NativeFolder, source, "-L", NativeFolder, "-lsparcode", $"-Wl,-rpath,{NativeFolder}", "-o", output])
         {
             RedirectStandardError = true,
             UseShellExecute = false,

@@ -9,10 +9,17 @@
  *   searcher UNKNOWN EXCLUDE FILL        (or "searcher default": NULL options)
  *   search K [h ...] [| e ...]           -> "S 0 n id:bits ..."
  *   batch K THREADS h ... ; h ... ; ...  -> "S 0 q" and one line per query "R n id:bits ..." (k columns)
+ *   stress THREADS MILLISECONDS PATH_A PATH_B  -> "S 0 queries swaps wrong failed differ": THREADS threads search
+ *        while this thread swaps between A and B every 5 ms; an answer is wrong unless it equals A's or
+ *        B's single-thread answer for the same history (the open index must be A); differ counts
+ *        the histories whose A and B answers differ
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include "sparcode.h"
 
 static sc_index* index_handle;
@@ -90,6 +97,69 @@ static void batch(char* args) {
     free(counts);
 }
 
+enum { STRESS_K = 20, STRESS_QUERIES = 16, STRESS_LENGTH = 4 };
+static int64_t stress_histories[STRESS_QUERIES][STRESS_LENGTH];
+static int64_t stress_expected[2][STRESS_QUERIES][STRESS_K];
+static atomic_int stress_stop;
+static atomic_long stress_done, stress_wrong, stress_failed;
+
+static void* stress_worker(void* arg) {
+    (void)arg;
+    int64_t ids[STRESS_K];
+    float scores[STRESS_K];
+    for (unsigned q = 0; !atomic_load(&stress_stop); q = (q + 1) % STRESS_QUERIES) {
+        int32_t count;
+        if (sc_search(searcher, stress_histories[q], STRESS_LENGTH, NULL, 0, STRESS_K, ids, scores, &count) != SC_OK) {
+            atomic_fetch_add(&stress_failed, 1);
+            continue;
+        }
+        if (memcmp(ids, stress_expected[0][q], sizeof ids) != 0 && memcmp(ids, stress_expected[1][q], sizeof ids) != 0)
+            atomic_fetch_add(&stress_wrong, 1);
+        atomic_fetch_add(&stress_done, 1);
+    }
+    return NULL;
+}
+
+static sc_status expected_answers(int which) {
+    float scores[STRESS_K];
+    int32_t count;
+    for (int q = 0; q < STRESS_QUERIES; q++) {
+        sc_status s = sc_search(searcher, stress_histories[q], STRESS_LENGTH, NULL, 0, STRESS_K, stress_expected[which][q], scores, &count);
+        if (s != SC_OK) return s;
+    }
+    return SC_OK;
+}
+
+static void stress(char* args) {
+    int threads = (int)strtol(strtok(args, " "), NULL, 10);
+    long milliseconds = strtol(strtok(NULL, " "), NULL, 10);
+    char* paths[2] = { strtok(NULL, " "), strtok(NULL, " ") };
+    for (int q = 0; q < STRESS_QUERIES; q++)
+        for (int i = 0; i < STRESS_LENGTH; i++) stress_histories[q][i] = (q * 7 + i * 13) % 50;
+    sc_status s;
+    if ((s = expected_answers(0)) != SC_OK || (s = sc_swap(index_handle, paths[1])) != SC_OK ||
+        (s = expected_answers(1)) != SC_OK || (s = sc_swap(index_handle, paths[0])) != SC_OK) {
+        fail(s);
+        return;
+    }
+    atomic_store(&stress_stop, 0);
+    pthread_t workers[64];
+    if (threads > 64) threads = 64;
+    for (int t = 0; t < threads; t++) pthread_create(&workers[t], NULL, stress_worker, NULL);
+    long swaps = 0, swap_failures = 0;
+    struct timespec pause = { 0, 5 * 1000 * 1000 };
+    for (long elapsed = 0; elapsed < milliseconds; elapsed += 5) {
+        nanosleep(&pause, NULL);
+        if (sc_swap(index_handle, paths[++swaps % 2]) != SC_OK) swap_failures++;
+    }
+    atomic_store(&stress_stop, 1);
+    for (int t = 0; t < threads; t++) pthread_join(workers[t], NULL);
+    int differ = 0;
+    for (int q = 0; q < STRESS_QUERIES; q++) differ += memcmp(stress_expected[0][q], stress_expected[1][q], sizeof stress_expected[0][q]) != 0;
+    printf("S 0 %ld %ld %ld %ld %d\n", atomic_load(&stress_done), swaps, atomic_load(&stress_wrong),
+           atomic_load(&stress_failed) + swap_failures, differ);
+}
+
 int main(void) {
     static char line[1 << 20];
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -129,6 +199,8 @@ int main(void) {
             search(rest);
         } else if (strcmp(line, "batch") == 0) {
             batch(rest);
+        } else if (strcmp(line, "stress") == 0) {
+            stress(rest);
         } else if (strcmp(line, "close") == 0) {
             sc_close(index_handle);
             index_handle = NULL;
