@@ -32,7 +32,7 @@ string path = Path.Combine(Path.GetTempPath(), $"sparcode-devicecheck-{items}-{p
 var build = Stopwatch.StartNew();
 IndexWriter.Write(path, SyntheticIndex.Create(new SyntheticOptions { ItemCount = items, MeanPostingsPerList = perList, CodebookSize = 64 }));
 using var index = SparCodeIndex.Open(path);
-Line($"index: {items:N0} items, {index.File.PostingCount:N0} postings, K_u {index.Dimensions.UserTokens}, {index.Dimensions.CodeCount:N0} codes (synthesized in {F(build.Elapsed.TotalSeconds)} s)");
+Line($"index: {items:N0} items, {index.Description.PostingCount:N0} postings, K_u {index.Dimensions.UserTokens}, {index.Dimensions.CodeCount:N0} codes (synthesized in {F(build.Elapsed.TotalSeconds)} s)");
 
 var histories = SyntheticIndex.Histories(items, queries, 20, 11);
 var offsets = new int[queries + 1];
@@ -161,12 +161,13 @@ int checkQueries = device.IsCuda ? 4 : refineQueries;
 var refineMlp = new InteractionMlp(dims.TokenDim, refineItemDim, Fill(refineWidth * dims.TokenDim, 0.1f), Fill(refineWidth * refineItemDim, 0.1f), Fill(refineWidth, 0.01f),
     [(Fill(refineWidth * refineWidth, 0.06f), Fill(refineWidth, 0.01f)), (Fill(refineWidth * refineWidth, 0.06f), Fill(refineWidth, 0.01f))], Fill(refineWidth, 0.06f), 0f);
 var refineItems = Fill(items * refineItemDim, 1f);
-var tower = QueryTower.FromIndex(index.File);
+using var file = IndexFile.Open(path);
+var tower = QueryTower.FromIndex(file);
 var userTokens = new float[refineQueries * dims.UserTokens * dims.TokenDim];
 var (scratchA, scratchB) = (new float[tower.ScratchLength], new float[tower.ScratchLength]);
 for (int q = 0; q < refineQueries; q++)
 {
-    int[] internalIds = [.. histories[q].Select(id => index.File.ItemIds.TryGetInternal(id, out int i) ? i : -1).Where(i => i >= 0)];
+    int[] internalIds = [.. histories[q].Select(id => index.TryGetInternalId(id, out int i) ? i : -1).Where(i => i >= 0)];
     tower.Tokens(internalIds, userTokens.AsSpan(q * dims.UserTokens * dims.TokenDim, dims.UserTokens * dims.TokenDim), scratchA, scratchB);
 }
 var servedIds = new long[refineQueries * candidatesPerQuery];
@@ -178,7 +179,7 @@ for (int q = 0; q < refineQueries; q++)
 {
     for (int r = 0; r < servedCounts[q]; r++)
     {
-        candidateList.Add(index.File.ItemIds.TryGetInternal(servedIds[q * candidatesPerQuery + r], out int i) ? i : throw new InvalidOperationException("served an unknown id"));
+        candidateList.Add(index.TryGetInternalId(servedIds[q * candidatesPerQuery + r], out int i) ? i : throw new InvalidOperationException("served an unknown id"));
     }
     candidateOffsets[q + 1] = candidateList.Count;
 }

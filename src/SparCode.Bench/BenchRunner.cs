@@ -111,11 +111,11 @@ public static class BenchRunner
 
         var systems = new List<BenchSystem>
         {
-            new SparCodeSingle(index, histories, searchOptions, k) { IndexBytes = index.File.Length, MemoryBytes = index.File.Length, BuildSeconds = sparBuild, BuildNote = sparNote },
+            new SparCodeSingle(index, histories, searchOptions, k) { IndexBytes = index.Description.FileLength, MemoryBytes = index.Description.FileLength, BuildSeconds = sparBuild, BuildNote = sparNote },
         };
         if (options.Threads > 1)
         {
-            systems.Add(new SparCodeParallel(index, histories, searchOptions, k, options.Threads) { IndexBytes = index.File.Length, MemoryBytes = index.File.Length, BuildSeconds = sparBuild, BuildNote = sparNote });
+            systems.Add(new SparCodeParallel(index, histories, searchOptions, k, options.Threads) { IndexBytes = index.Description.FileLength, MemoryBytes = index.Description.FileLength, BuildSeconds = sparBuild, BuildNote = sparNote });
         }
         long matrixBytes = twoTower.Items.Vectors.LongLength * sizeof(float);
         systems.Add(new ExactSingle(twoTower.Items, twoTower.Users, k, excluded) { IndexBytes = matrixBytes, MemoryBytes = matrixBytes, BuildNote = "none (raw matrix)" });
@@ -193,26 +193,24 @@ public static class BenchRunner
     {
         int n = index.Dimensions.ItemCount;
         var truth = new long[(long)histories.Length * k];
-        var map = index.File.ItemIds;
-        var external = index.File.ExternalItemIds;
+        int longest = Enumerable.Range(0, index.Dimensions.CodeCount).Max(index.PostingListLength);
         Parallel.For(0, histories.Length, new ParallelOptions { MaxDegreeOfParallelism = threads },
-            () => (Accumulator: new float[n], Codes: new int[index.Dimensions.UserTokens], Searcher: index.CreateSearcher(), Selector: new TopKSelector(k), Rows: new int[k], Scores: new float[k]),
+            () => (Accumulator: new float[n], Codes: new int[index.Dimensions.UserTokens], Searcher: index.CreateSearcher(), Selector: new TopKSelector(k), Rows: new int[k], Scores: new float[k],
+                ListItems: new int[longest], ListScores: new float[longest]),
             (q, _, s) =>
             {
                 s.Searcher.Encode(histories[q], s.Codes, UnknownItemPolicy.Skip);
                 foreach (int code in s.Codes)
                 {
-                    var (listItems, listScores) = index.PostingList(code);
-                    var itemSpan = listItems.Span;
-                    var scoreSpan = listScores.Span;
-                    for (int i = 0; i < itemSpan.Length; i++)
+                    int length = index.CopyPostingList(code, s.ListItems, s.ListScores);
+                    for (int i = 0; i < length; i++)
                     {
-                        s.Accumulator[itemSpan[i]] += scoreSpan[i];
+                        s.Accumulator[s.ListItems[i]] += s.ListScores[i];
                     }
                 }
                 foreach (long id in histories[q])
                 {
-                    if (map.TryGetInternal(id, out int item))
+                    if (index.TryGetInternalId(id, out int item))
                     {
                         s.Accumulator[item] = 0f;
                     }
@@ -231,7 +229,7 @@ public static class BenchRunner
                 row.Fill(-1);
                 for (int i = 0; i < count; i++)
                 {
-                    row[i] = external.Span[s.Rows[i]];
+                    row[i] = index.ExternalId(s.Rows[i]);
                 }
                 return s;
             },

@@ -15,8 +15,8 @@ namespace SparCode.Engine;
 /// decrement), so <see cref="Dispose"/> never pulls the file out from under a query in flight: it marks
 /// the index disposed at once and the last reader to leave unmaps the file. Searches, batches and
 /// <see cref="CreateSearcher()"/> started after <see cref="Dispose"/> throw <see cref="ObjectDisposedException"/>.
-/// Views of the mapping handed out before (<see cref="PostingList"/>, <see cref="File"/>'s sections) are
-/// not leased: do not use them after <see cref="Dispose"/>. To replace a serving index under load use
+/// Nothing public hands out a view of the mapping: <see cref="CopyPostingList"/> copies under a lease, and
+/// <see cref="Description"/> is copied at open. To replace a serving index under load use
 /// <see cref="SparCodeService.Swap(string, IndexValidation)"/>.
 /// </para>
 /// <code>
@@ -51,6 +51,7 @@ public sealed class SparCodeIndex : IDisposable
     {
         OpenMemoryBytes = CheckOpenMemory(file);
         File = file;
+        Description = IndexDescription.Of(file);
         PostingOffsets = file.PostingOffsets;
         PostingItems = file.PostingItems;
         PostingScores = file.PostingScores;
@@ -61,14 +62,17 @@ public sealed class SparCodeIndex : IDisposable
         Windows = ListWindows.Build(file.PostingOffsets.Span, file.PostingItems.Span, file.Dimensions.ItemCount);
     }
 
-    /// <summary>The underlying file: header, sections, metadata.</summary>
-    public IndexFile File { get; }
+    /// <summary>The mapped file. Internal: its sections are views of the mapping, valid only under a lease.</summary>
+    internal IndexFile File { get; }
+
+    /// <summary>What the index is (path, version, sizes, towers, metadata); copied at open, so safe after <see cref="Dispose"/>.</summary>
+    public IndexDescription Description { get; }
 
     /// <summary>Model sizes.</summary>
-    public ModelDimensions Dimensions => File.Dimensions;
+    public ModelDimensions Dimensions => Description.Dimensions;
 
-    /// <summary>The query tower.</summary>
-    public QueryTower Tower { get; }
+    /// <summary>The query tower. Internal: it reads the item embeddings in the mapping.</summary>
+    internal QueryTower Tower { get; }
 
     internal ReadOnlyMemory<long> PostingOffsets { get; }
 
@@ -230,13 +234,23 @@ public sealed class SparCodeIndex : IDisposable
     internal void Return(SparCodeSearcher searcher) => _pool.Add(searcher);
 
     [DoesNotReturn]
-    internal void ThrowDisposed() => throw new ObjectDisposedException(nameof(SparCodeIndex), $"The index '{File.Path}' was disposed.");
+    internal void ThrowDisposed() => throw new ObjectDisposedException(nameof(SparCodeIndex), $"The index '{Description.Path}' was disposed.");
 
-    /// <summary>The posting list of <paramref name="code"/>: internal item ids ascending, and their scores.</summary>
+    /// <summary>The length of <paramref name="code"/>'s posting list.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not in <c>[0, K_c^M)</c>.</exception>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
-    /// <remarks>The views point into the mapping: they are valid until <see cref="Dispose"/>, which does not wait for them.</remarks>
-    public (ReadOnlyMemory<int> Items, ReadOnlyMemory<float> Scores) PostingList(int code)
+    public int PostingListLength(int code) => CopyPostingList(code, [], []);
+
+    /// <summary>
+    /// Copies the posting list of <paramref name="code"/> (internal item ids ascending, see
+    /// <see cref="ExternalId"/>, and their scores) into <paramref name="items"/> and <paramref name="scores"/>,
+    /// under a lease, so the copy stays valid after <see cref="Dispose"/>. Empty destinations copy nothing.
+    /// </summary>
+    /// <returns>The list's length.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not in <c>[0, K_c^M)</c>.</exception>
+    /// <exception cref="ArgumentException">A non-empty destination is shorter than the list.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public int CopyPostingList(int code, Span<int> items, Span<float> scores)
     {
         if ((uint)code >= (uint)Dimensions.CodeCount)
         {
@@ -250,7 +264,54 @@ public sealed class SparCodeIndex : IDisposable
         {
             var offsets = PostingOffsets.Span;
             int start = (int)offsets[code], length = (int)(offsets[code + 1] - offsets[code]);
-            return (PostingItems.Slice(start, length), PostingScores.Slice(start, length));
+            if (!items.IsEmpty || !scores.IsEmpty)
+            {
+                if (items.Length < length || scores.Length < length)
+                {
+                    throw new ArgumentException($"The list of code {code} has {length} postings; the destinations hold {items.Length} items and {scores.Length} scores.");
+                }
+                PostingItems.Span.Slice(start, length).CopyTo(items);
+                PostingScores.Span.Slice(start, length).CopyTo(scores);
+            }
+            return length;
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Looks up an external item id.</summary>
+    /// <param name="externalId">The catalogue's id.</param>
+    /// <param name="internalId">Its row 0..n_items−1 (the ids of <see cref="CopyPostingList"/>), or -1.</param>
+    /// <returns>Whether the id is in the catalogue.</returns>
+    /// <remarks>The id map is on the heap, built at open: no lease needed, and valid after <see cref="Dispose"/>.</remarks>
+    public bool TryGetInternalId(long externalId, out int internalId)
+    {
+        if (File.ItemIds.TryGetInternal(externalId, out internalId))
+        {
+            return true;
+        }
+        internalId = -1;
+        return false;
+    }
+
+    /// <summary>The external id of row <paramref name="internalId"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="internalId"/> is not in <c>[0, n_items)</c>.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    public long ExternalId(int internalId)
+    {
+        if ((uint)internalId >= (uint)Dimensions.ItemCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(internalId), internalId, $"Internal item ids are in [0, {Dimensions.ItemCount}).");
+        }
+        if (!TryAcquire())
+        {
+            ThrowDisposed();
+        }
+        try
+        {
+            return ExternalIds.Span[internalId];
         }
         finally
         {

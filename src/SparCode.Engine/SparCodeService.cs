@@ -55,7 +55,7 @@ public sealed class SparCodeService : IDisposable
     public long Generation => Interlocked.Read(ref _generation);
 
     /// <summary>The file the current index was opened from.</summary>
-    public string CurrentPath => Volatile.Read(ref _current).File.Path;
+    public string CurrentPath => Volatile.Read(ref _current).Description.Path;
 
     /// <summary>The current index's model sizes.</summary>
     public ModelDimensions Dimensions => Volatile.Read(ref _current).Dimensions;

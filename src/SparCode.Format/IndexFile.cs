@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
-using SparCode.Kernels.Cpu;
 
 namespace SparCode.Format;
 

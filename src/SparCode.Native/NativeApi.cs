@@ -124,7 +124,7 @@ internal static unsafe class NativeApi
                 ItemCount = dimensions.ItemCount,
                 CodeCount = dimensions.CodeCount,
                 HistoryLength = dimensions.HistoryLength,
-                FormatVersion = lease.Index.File.Version,
+                FormatVersion = lease.Index.Description.FormatVersion,
                 Generation = service.Generation,
                 OpenMemoryBytes = lease.Index.OpenMemoryBytes,
             };

@@ -132,12 +132,14 @@ public sealed class RefineSectionsTests : IDisposable
     public void Files_without_refine_sections_report_none_and_serve_the_same()
     {
         var contents = Plain();
-        using var plain = SparCodeIndex.Open(Write(contents, "plain.sci"));
+        string plainPath = Write(contents, "plain.sci");
+        using var plain = SparCodeIndex.Open(plainPath);
+        using var plainFile = IndexFile.Open(plainPath);
         using var refined = SparCodeIndex.Open(Write(contents with { Refine = Refine(contents.Dimensions.ItemCount) }, "with-refine.sci"));
-        Assert.False(plain.File.HasRefine);
-        Assert.Equal(0, plain.File.ItemTokenDim);
-        Assert.Equal(0, plain.File.InteractionLayers);
-        var e = Assert.Throws<InvalidOperationException>(() => InteractionMlp.FromIndex(plain.File));
+        Assert.False(plain.Description.HasRefine);
+        Assert.Equal(0, plainFile.ItemTokenDim);
+        Assert.Equal(0, plainFile.InteractionLayers);
+        var e = Assert.Throws<InvalidOperationException>(() => InteractionMlp.FromIndex(plainFile));
         Assert.Contains("--refine-sections", e.Message);
         foreach (var history in SyntheticIndex.Histories(contents.Dimensions.ItemCount, 5, 4, 6))
         {

@@ -136,7 +136,9 @@ public sealed class LifetimeTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => searcher.Search(_histories[0], K, ids, scores));
         Assert.Throws<ObjectDisposedException>(() => searcher.Encode(_histories[0], new int[_contents.Dimensions.UserTokens]));
         Assert.Throws<ObjectDisposedException>(() => index.CreateSearcher());
-        Assert.Throws<ObjectDisposedException>(() => index.PostingList(0));
+        Assert.Throws<ObjectDisposedException>(() => index.PostingListLength(0));
+        Assert.Throws<ObjectDisposedException>(() => index.ExternalId(0));
+        Assert.Equal(_contents.Dimensions.ItemCount, index.Description.Dimensions.ItemCount);
         Assert.Throws<ObjectDisposedException>(index.Verify);
         Assert.Throws<ObjectDisposedException>(() => index.SearchBatch(_histories[0], new[] { 0, _histories[0].Length }, K, ids, scores, new int[1]));
         index.Dispose();

@@ -76,13 +76,15 @@ public sealed class TrainingTests(TinyModels tiny) : IClassFixture<TinyModels>
         Assert.Equal(tiny.Report.CodesUsed, tiny.Table.UsedCodes.Length);
         for (int code = 0; code < index.Dimensions.CodeCount; code++)
         {
-            var (items, scores) = index.PostingList(code);
+            int length = index.PostingListLength(code);
+            var (items, scores) = (new int[length], new float[length]);
+            index.CopyPostingList(code, items, scores);
             bool used = tiny.Table.UsedCodes.Contains(code);
             Assert.True(used ? items.Length is > 0 and <= 30 : items.Length == 0);
-            Assert.All(scores.ToArray(), s => Assert.True(s > 0));
+            Assert.All(scores, s => Assert.True(s > 0));
             Assert.Contains(tiny.Table.Remap[code], tiny.Table.UsedCodes);
         }
-        Assert.Contains("\"unusedRule\"", index.File.MetadataJson, StringComparison.Ordinal);
+        Assert.Contains("\"unusedRule\"", index.Description.MetadataJson, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -38,7 +38,7 @@ public static class SearchWorkload
             searcher.Encode(history, codes);
             for (int t = 0; t < codes.Length; t++)
             {
-                int length = index.PostingList(codes[t]).Items.Length;
+                int length = index.PostingListLength(codes[t]);
                 accumulated += length;
                 if (!codes.AsSpan(0, t).Contains(codes[t]))
                 {

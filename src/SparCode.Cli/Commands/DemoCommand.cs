@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SparCode.Cli.Rendering;
 using SparCode.Engine;
+using SparCode.Format;
 using SparCode.Synthetic;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -93,7 +94,10 @@ internal sealed class DemoCommand : GuardedCommand<DemoCommand.Settings>
         AnsiConsole.MarkupLineInterpolated($"[green]OK[/]: SparCodeIndex.Open (full validation) {Units.Duration(openTime)}, Verify() {Units.Duration(verifyTime)}");
 
         Step(3, "Index summary", "what `sparcode inspect` prints, without sections and metadata");
-        InspectCommand.Print(index.File, openTime, full: false);
+        using (var file = IndexFile.Open(path, IndexValidation.SkipChecksum))
+        {
+            InspectCommand.Print(file, openTime, full: false);
+        }
 
         Step(4, "Example queries", $"top-{K} for {ExampleQueries} synthetic histories; 0-score rows are fill from the popularity order");
         var searcher = index.CreateSearcher();

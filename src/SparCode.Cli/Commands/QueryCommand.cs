@@ -76,7 +76,7 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
         using var index = SparCodeIndex.Open(settings.Path);
         var searcher = index.CreateSearcher();
         var dims = index.Dimensions;
-        int known = history.Count(id => index.File.ItemIds.TryGetInternal(id, out _));
+        int known = history.Count(id => index.TryGetInternalId(id, out _));
 
         var ids = new long[settings.K];
         var scores = new float[settings.K];
@@ -109,7 +109,7 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
         long touched = searcher.LastPostingsTouched;
 
         var grid = new Grid().AddColumn(new GridColumn().NoWrap().PadRight(2)).AddColumn();
-        grid.AddRow(new Markup("[bold]index[/]"), new Text($"{index.File.Path} ({Units.Count(dims.ItemCount)} items, {Units.Count(dims.CodeCount)} codes)"));
+        grid.AddRow(new Markup("[bold]index[/]"), new Text($"{index.Description.Path} ({Units.Count(dims.ItemCount)} items, {Units.Count(dims.CodeCount)} codes)"));
         string skipped = known < history.Length ? $", {history.Length - known} unknown skipped" : "";
         grid.AddRow(new Markup("[bold]history[/]"), new Text($"{Units.List<long>(history)} ({known} known{skipped}; the tower reads the last {dims.HistoryLength})"));
         grid.AddRow(new Markup("[bold]codes[/]"), new Text($"{Units.List<int>(codes)} (K_u = {dims.UserTokens})"));

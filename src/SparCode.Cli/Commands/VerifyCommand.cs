@@ -18,13 +18,13 @@ internal sealed class VerifyCommand : GuardedCommand<IndexPathSettings>
             // Through the engine, so everything it builds at open (query tower, window and rank tables, their
             // size limit) is checked too, not only the file's own structure.
             using var index = SparCodeIndex.Open(settings.Path, IndexValidation.Full);
-            var file = index.File;
+            var file = index.Description;
             var open = clock.Elapsed;
             clock.Restart();
             index.Verify();
             var verify = clock.Elapsed;
             AnsiConsole.MarkupLineInterpolated(
-                $"[green]OK[/] {file.Path}: {Units.Bytes(file.Length)}, version {file.Version}, {Units.Count(file.PostingCount)} postings (open with full validation {Units.Duration(open)}, Verify() {Units.Duration(verify)})");
+                $"[green]OK[/] {file.Path}: {Units.Bytes(file.FileLength)}, version {file.FormatVersion}, {Units.Count(file.PostingCount)} postings (open with full validation {Units.Duration(open)}, Verify() {Units.Duration(verify)})");
             return 0;
         }
         catch (CorruptIndexException e)

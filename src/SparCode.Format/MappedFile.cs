@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.MemoryMappedFiles;
 
-namespace SparCode.Kernels.Cpu;
+namespace SparCode.Format;
 
 /// <summary>
 /// A read-only, memory-mapped view of a whole file that hands out zero-copy spans.
@@ -10,7 +10,7 @@ namespace SparCode.Kernels.Cpu;
 /// Spans returned by this type are valid until <see cref="Dispose"/> is called; callers own that
 /// lifetime (the index keeps the mapping alive for as long as it is open). Thread-safe for reads.
 /// </remarks>
-public sealed unsafe class MappedFile : IDisposable
+internal sealed unsafe class MappedFile : IDisposable
 {
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
