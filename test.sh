@@ -3,7 +3,8 @@
 # tree cannot break the run), runs every test assembly, then reruns the kernel and engine tests with
 # AVX-512, AVX2 and all SIMD switched off so that every dispatch path is exercised, end to end as
 # well. Ends with one line "N passed, N failed, N skipped" summed over all runs, and exits non-zero
-# if any test failed.
+# if any test failed. A failed benchmark dry run counts as one failed check; the short AFL++ fuzz smoke
+# run counts as one check, passed or failed.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -52,6 +53,20 @@ echo "== benchmark dry run =="
 if ! dotnet run -c Release --no-build --project perf/SparCode.Benchmarks -- --filter '*' --job Dry >"$work/bench.log" 2>&1; then
   tail -30 "$work/bench.log"
   echo "Failed!  - Failed:     1, Passed:     0, Skipped:     0, Total:     1 - benchmark dry run" | tee -a "$log"
+fi
+
+# The fuzz smoke run (issue 13): AFL++ over the index reader and the searches for 10 seconds, through
+# perf/fuzz/run.sh (which installs AFL++ and the sharpfuzz tool if missing and instruments a published copy,
+# not the build the tests above used). It counts as one check: passed if afl-fuzz ran inputs and saved no
+# crash and no hang; failed otherwise, including when AFL++ cannot be installed.
+echo "== fuzz smoke run =="
+fuzz_start=$(date +%s)
+if bash perf/fuzz/run.sh --no-build 10 >"$work/fuzz.log" 2>&1; then
+  grep -E "execs_done|saved_" "$work/fuzz.log"
+  echo "Passed!  - Failed:     0, Passed:     1, Skipped:     0, Total:     1 - fuzz smoke run ($(( $(date +%s) - fuzz_start )) s)" | tee -a "$log"
+else
+  tail -40 "$work/fuzz.log"
+  echo "Failed!  - Failed:     1, Passed:     0, Skipped:     0, Total:     1 - fuzz smoke run" | tee -a "$log"
 fi
 
 # Sum the per-assembly summary lines: "Passed!  - Failed: 0, Passed: 12, Skipped: 1, Total: 13, ..."
