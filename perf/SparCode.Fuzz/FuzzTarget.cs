@@ -92,12 +92,14 @@ internal sealed class FuzzTarget(string directory)
         int codes = index.Dimensions.CodeCount;
         foreach (int code in (ReadOnlySpan<int>)[0, codes / 2, codes - 1])
         {
-            var (items, scores) = index.PostingList(remap.IsEmpty ? code : remap[code]);
-            if (items.Length != scores.Length)
+            int served = remap.IsEmpty ? code : remap[code];
+            int length = index.PostingListLength(served);
+            var (items, scores) = (new int[length], new float[length]);
+            if (index.CopyPostingList(served, items, scores) != length)
             {
-                throw new FuzzContractException($"posting list {code} has {items.Length} ids and {scores.Length} scores.");
+                throw new FuzzContractException($"posting list {served} changed length between two reads.");
             }
-            sum += Edges(scores.Span);
+            sum += Edges(scores);
         }
         if (float.IsNaN(sum))
         {
