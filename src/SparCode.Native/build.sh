@@ -7,13 +7,17 @@
 #                                                      # the library then refuses to load on a lesser CPU
 #
 # NativeAOT fixes the instruction set at build time: without one, it targets x86-64-v2 and the kernels
-# take their 128-bit path (sc_simd_bits() says which). Needs gcc (Debian's default toolchain).
+# take their 128-bit path (sc_simd_bits() says which). Needs gcc (installed from Debian if missing).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$root/artifacts/native"
 isa="${SC_ISA:-x86-64-v3}"
 rm -f "$out/libsparcode.so"   # a failed build must not leave an old library for the tests to load
-command -v gcc >/dev/null || { echo "error: gcc is needed to link libsparcode.so (apt-get install gcc)" >&2; exit 1; }
+if ! command -v gcc >/dev/null; then
+  echo "gcc is missing: installing it from Debian (it links libsparcode.so)"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gcc libc6-dev; } >/dev/null \
+    || { echo "error: gcc is needed to link libsparcode.so and apt-get could not install it" >&2; exit 1; }
+fi
 dotnet publish "$root/src/SparCode.Native/SparCode.Native.csproj" -c Release -r linux-x64 --nologo -v quiet \
   -p:IlcInstructionSet="$isa" -o "$out/publish"
 mkdir -p "$out"
