@@ -239,23 +239,35 @@ public sealed class SparCodeIndex : IDisposable
     /// <summary>The length of <paramref name="code"/>'s posting list.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not in <c>[0, K_c^M)</c>.</exception>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
-    public int PostingListLength(int code) => CopyPostingList(code, [], []);
+    public int PostingListLength(int code)
+    {
+        CheckCode(code);
+        if (!TryAcquire())
+        {
+            ThrowDisposed();
+        }
+        try
+        {
+            return (int)(PostingOffsets.Span[code + 1] - PostingOffsets.Span[code]);
+        }
+        finally
+        {
+            Release();
+        }
+    }
 
     /// <summary>
     /// Copies the posting list of <paramref name="code"/> (internal item ids ascending, see
     /// <see cref="ExternalId"/>, and their scores) into <paramref name="items"/> and <paramref name="scores"/>,
-    /// under a lease, so the copy stays valid after <see cref="Dispose"/>. Empty destinations copy nothing.
+    /// under a lease, so the copy stays valid after <see cref="Dispose"/>.
     /// </summary>
     /// <returns>The list's length.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not in <c>[0, K_c^M)</c>.</exception>
-    /// <exception cref="ArgumentException">A non-empty destination is shorter than the list.</exception>
+    /// <exception cref="ArgumentException">A destination is shorter than the list (see <see cref="PostingListLength"/>).</exception>
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
     public int CopyPostingList(int code, Span<int> items, Span<float> scores)
     {
-        if ((uint)code >= (uint)Dimensions.CodeCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(code), code, $"Code must be in [0, {Dimensions.CodeCount}).");
-        }
+        CheckCode(code);
         if (!TryAcquire())
         {
             ThrowDisposed();
@@ -264,20 +276,25 @@ public sealed class SparCodeIndex : IDisposable
         {
             var offsets = PostingOffsets.Span;
             int start = (int)offsets[code], length = (int)(offsets[code + 1] - offsets[code]);
-            if (!items.IsEmpty || !scores.IsEmpty)
+            if (items.Length < length || scores.Length < length)
             {
-                if (items.Length < length || scores.Length < length)
-                {
-                    throw new ArgumentException($"The list of code {code} has {length} postings; the destinations hold {items.Length} items and {scores.Length} scores.");
-                }
-                PostingItems.Span.Slice(start, length).CopyTo(items);
-                PostingScores.Span.Slice(start, length).CopyTo(scores);
+                throw new ArgumentException($"The list of code {code} has {length} postings; the destinations hold {items.Length} items and {scores.Length} scores.");
             }
+            PostingItems.Span.Slice(start, length).CopyTo(items);
+            PostingScores.Span.Slice(start, length).CopyTo(scores);
             return length;
         }
         finally
         {
             Release();
+        }
+    }
+
+    private void CheckCode(int code)
+    {
+        if ((uint)code >= (uint)Dimensions.CodeCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(code), code, $"Code must be in [0, {Dimensions.CodeCount}).");
         }
     }
 

@@ -22,7 +22,9 @@ public sealed class NativeHost : IDisposable
     }
 
     /// <summary>The repository's artifacts/native folder, where src/SparCode.Native/build.sh puts the library.</summary>
-    public static string NativeFolder
+    public static string NativeFolder => Path.Combine(RepositoryRoot, "artifacts", "native");
+
+    private static string RepositoryRoot
     {
         get
         {
@@ -31,9 +33,7 @@ public sealed class NativeHost : IDisposable
             {
                 dir = dir.Parent;
             }
-            return dir is null
-                ? throw new InvalidOperationException($"No SparCode.Engine.sln above {AppContext.BaseDirectory}.")
-                : Path.Combine(dir.FullName, "artifacts", "native");
+            return dir?.FullName ?? throw new InvalidOperationException($"No SparCode.Engine.sln above {AppContext.BaseDirectory}.");
         }
     }
 
@@ -83,7 +83,7 @@ public sealed class NativeHost : IDisposable
         {
             throw new InvalidOperationException($"{lib} is missing: run 'bash src/SparCode.Native/build.sh' first (test.sh does).");
         }
-        string source = Path.Combine(Path.GetDirectoryName(NativeFolder)!, "..", "tests", "SparCode.Native.Tests", "host.c");
+        string source = Path.Combine(RepositoryRoot, "tests", "SparCode.Native.Tests", "host.c");
         string output = Path.Combine(Directory.CreateTempSubdirectory("sparcode-host-").FullName, "sparcode-host");
         var gcc = Process.Start(new ProcessStartInfo("gcc",
             ["-std=c11", "-O2", "-pthread", "-Wall", "-Wextra", "-Werror", "-I", NativeFolder, source, "-L", NativeFolder, "-lsparcode", $"-Wl,-rpath,{NativeFolder}", "-o", output])
