@@ -8,7 +8,7 @@ namespace SparCode.Kernels.Gpu;
 /// the per-token part <c>W_u·z</c> and the per-item part <c>W_v·v + b₁</c> are computed once each
 /// (first-layer decomposition), pairs are formed on the device, and the remaining layers run as
 /// tiled GEMMs with fused bias and ReLU (with the dot path, <c>⟨z, v[0..D)⟩</c> is added per pair at the end). Two uses: scoring every code × every item when building an
-/// index, and re-scoring candidates with unquantized tokens (refine, <see cref="GpuRefiner"/>).
+/// index, and re-scoring candidates with unquantized tokens (refine, <c>SparCode.Engine.Gpu.GpuRefiner</c>).
 /// </summary>
 /// <remarks>
 /// Kernels, weight buffers and the per-pass scratch (activations and pair indices for

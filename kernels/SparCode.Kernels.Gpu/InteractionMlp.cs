@@ -1,5 +1,3 @@
-using SparCode.Format;
-
 namespace SparCode.Kernels.Gpu;
 
 /// <summary>
@@ -25,56 +23,38 @@ public sealed record InteractionMlp(int TokenDim, int ItemDim, float[] FirstUser
     /// layer but the last, which has one output.
     /// </summary>
     /// <param name="tokenDim">Size of a user token, D.</param>
-    /// <param name="layers">At least two layers, first to last.</param>
+    /// <param name="layers">At least two layers, first to last, each as row-major <c>outputs × inputs</c> weights and <c>outputs</c> biases.</param>
     /// <param name="dotPath">Whether f adds <c>⟨z, v[0..D)⟩</c> (<see cref="DotPath"/>).</param>
     /// <exception cref="ArgumentException">The layers do not chain, the first is not wider than D, or the last has more than one output.</exception>
-    public static InteractionMlp FromLayers(int tokenDim, IReadOnlyList<DenseLayer> layers, bool dotPath = false)
+    public static InteractionMlp FromLayers(int tokenDim, IReadOnlyList<(float[] Weights, float[] Bias)> layers, bool dotPath = false)
     {
         ArgumentNullException.ThrowIfNull(layers);
         if (layers.Count < 2)
         {
             throw new ArgumentException($"The interaction MLP has {layers.Count} layers; expected at least 2 (first layer and output).", nameof(layers));
         }
-        var first = layers[0];
-        int itemDim = first.Inputs - tokenDim;
-        if (tokenDim < 1 || itemDim < 1 || first.Weights.Length != first.Outputs * first.Inputs)
+        var (firstWeights, firstBias) = layers[0];
+        int outputs = firstBias.Length;
+        int inputs = outputs == 0 ? 0 : firstWeights.Length / outputs;
+        int itemDim = inputs - tokenDim;
+        if (tokenDim < 1 || itemDim < 1 || firstWeights.Length != outputs * inputs)
         {
-            throw new ArgumentException($"The first interaction layer is {first.Outputs} × {first.Inputs} with {first.Weights.Length} weights; expected more than D = {tokenDim} inputs.", nameof(layers));
+            throw new ArgumentException($"The first interaction layer has {firstWeights.Length} weights for {outputs} outputs; expected {outputs} × (more than D = {tokenDim}) weights.", nameof(layers));
         }
-        var user = new float[first.Outputs * tokenDim];
-        var item = new float[first.Outputs * itemDim];
-        for (int o = 0; o < first.Outputs; o++)
+        var user = new float[outputs * tokenDim];
+        var item = new float[outputs * itemDim];
+        for (int o = 0; o < outputs; o++)
         {
-            first.Weights.AsSpan(o * first.Inputs, tokenDim).CopyTo(user.AsSpan(o * tokenDim));
-            first.Weights.AsSpan(o * first.Inputs + tokenDim, itemDim).CopyTo(item.AsSpan(o * itemDim));
+            firstWeights.AsSpan(o * inputs, tokenDim).CopyTo(user.AsSpan(o * tokenDim));
+            firstWeights.AsSpan(o * inputs + tokenDim, itemDim).CopyTo(item.AsSpan(o * itemDim));
         }
-        var last = layers[^1];
-        if (last.Outputs != 1 || last.Bias.Length != 1)
+        var (lastWeights, lastBias) = layers[^1];
+        if (lastBias.Length != 1)
         {
-            throw new ArgumentException($"The last interaction layer has {last.Outputs} outputs; expected 1 (the score f).", nameof(layers));
+            throw new ArgumentException($"The last interaction layer has {lastBias.Length} outputs; expected 1 (the score f).", nameof(layers));
         }
-        var mlp = new InteractionMlp(tokenDim, itemDim, user, item, first.Bias,
-            [.. layers.Skip(1).Take(layers.Count - 2).Select(l => (l.Weights, l.Bias))], last.Weights, last.Bias[0]) { DotPath = dotPath };
+        var mlp = new InteractionMlp(tokenDim, itemDim, user, item, firstBias, [.. layers.Skip(1).Take(layers.Count - 2)], lastWeights, lastBias[0]) { DotPath = dotPath };
         return mlp.Problem() is { } problem ? throw new ArgumentException($"Invalid interaction MLP: {problem}", nameof(layers)) : mlp;
-    }
-
-    /// <summary>The MLP stored in an index file's refine sections.</summary>
-    /// <exception cref="InvalidOperationException">The file has no refine sections.</exception>
-    public static InteractionMlp FromIndex(IndexFile file)
-    {
-        ArgumentNullException.ThrowIfNull(file);
-        if (!file.HasRefine)
-        {
-            throw new InvalidOperationException($"'{file.Path}' has no refine sections (item tokens and the interaction MLP); export it with --refine-sections.");
-        }
-        var layers = new DenseLayer[file.InteractionLayers];
-        for (int l = 0; l < layers.Length; l++)
-        {
-            var weights = file.InteractionWeight(l).ToArray();
-            int outputs = file.InteractionOutputs(l);
-            layers[l] = new DenseLayer(outputs, weights.Length / outputs, weights, file.InteractionBias(l).ToArray());
-        }
-        return FromLayers(file.Dimensions.TokenDim, layers, file.InteractionDotPath);
     }
 
     /// <summary>

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using SparCode.Engine;
+using SparCode.Engine.Gpu;
 using SparCode.Format;
+using SparCode.IndexBuild;
 using SparCode.Kernels.Gpu;
 using SparCode.Synthetic;
 
@@ -127,9 +129,11 @@ Line($"index build: {codes:N0} codes × {buildItems:N0} items = {pairs:N0} pairs
 //    against the plain CPU reference of the same rule, then the whole build (scoring + thresholds) timed.
 int keep = (int)Math.Ceiling(0.05 * buildItems);
 int checkCodes = device.IsCuda ? 1 : codes; // the reference is scalar double loops: ~20 s per 100k-item code at width 256
-var devicePostings = PostingBuilder.Build(scorer, tokens[..(checkCodes * tokenDim)], itemVectors, keep);
+using var pairScorer = new GpuPairScorer(device, mlp, itemVectors, maxPairs: device.IsCuda ? 1 << 22 : 1 << 10);
+using var referenceScorer = new ReferencePairScorer(mlp, itemVectors);
+var devicePostings = PostingBuilder.Build(pairScorer, tokens[..(checkCodes * tokenDim)], keep);
 var watchReference = Stopwatch.StartNew();
-var referencePostings = PostingBuilder.BuildReference(mlp, tokens[..(checkCodes * tokenDim)], itemVectors, keep);
+var referencePostings = PostingBuilder.Build(referenceScorer, tokens[..(checkCodes * tokenDim)], keep);
 double referenceSeconds = watchReference.Elapsed.TotalSeconds;
 int exportMismatches = Enumerable.Range(0, checkCodes).Count(c => !devicePostings.Items[c].AsSpan().SequenceEqual(referencePostings.Items[c]));
 double exportWorst = 0;
@@ -144,7 +148,7 @@ for (int c = 0; c < checkCodes; c++)
 }
 Line($"check: export postings vs CPU reference rule, {checkCodes} code(s) × {buildItems:N0} items keeping {keep:N0}: lists differing {exportMismatches} of {checkCodes}, worst τ/score difference {exportWorst:E2} × max(1, |τ|) (tolerance 1e-4)");
 watch.Restart();
-var built = PostingBuilder.Build(scorer, tokens, itemVectors, keep);
+var built = PostingBuilder.Build(pairScorer, tokens, keep);
 double buildSeconds = watch.Elapsed.TotalSeconds;
 Line($"export build (scoring + thresholds + lists): {codes:N0} codes × {buildItems:N0} items in {F(buildSeconds, "N2")} s: {F(pairs / buildSeconds, "N0")} pairs/s, {built.Items.Sum(l => (long)l.Length):N0} postings; " +
     $"CPU reference {F(checkCodes * (double)buildItems / referenceSeconds, "N0")} pairs/s (1 thread, double)");

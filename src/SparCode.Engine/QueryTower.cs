@@ -112,6 +112,18 @@ public sealed class QueryTower
     /// <summary>Model sizes.</summary>
     public ModelDimensions Dimensions { get; }
 
+    /// <summary>The item embedding, <c>(n_items + 1) × d</c> (row 0 is padding).</summary>
+    internal ReadOnlyMemory<float> Embedding => _embedding;
+
+    /// <summary>The MLP tower's layers (none for the attention tower), then the token heads, each transposed to <c>Inputs × Outputs</c>.</summary>
+    internal IEnumerable<TransposedLayer> DenseLayers => _tower.Append(_heads);
+
+    /// <summary>The M codebooks, each transposed to <c>(D/M) × K_c</c>.</summary>
+    internal IReadOnlyList<float[]> CodebooksTransposed => _codebooksTransposed;
+
+    /// <summary>Code → serving code (empty: identity).</summary>
+    internal ReadOnlyMemory<int> CodeRemap => _codeRemap;
+
     /// <summary>True if the user vector comes from the causal self-attention tower, false for the mean + MLP tower.</summary>
     public bool HasAttention => _attention is not null;
 
@@ -197,6 +209,10 @@ public sealed class QueryTower
 /// <summary>A dense layer with its weights transposed to <c>Inputs × Outputs</c>.</summary>
 internal sealed record TransposedLayer(float[] Weights, float[] Bias)
 {
+    public int Outputs => Bias.Length;
+
+    public int Inputs => Weights.Length / Bias.Length;
+
     public static TransposedLayer From(DenseView layer) =>
         new(DenseKernels.Transpose(layer.Weights.Span, layer.Outputs, layer.Inputs), layer.Bias.ToArray());
 }

@@ -1,28 +1,8 @@
 using SparCode.Data;
+using SparCode.IndexBuild;
 using static TorchSharp.torch;
 
 namespace SparCode.Training;
-
-/// <summary>Sparsity of the export: a target density ρ per code, or a per-code cap N_max, or both (the smaller wins).</summary>
-public sealed record SparsityOptions
-{
-    /// <summary>Target density ρ: each code keeps its top ⌈ρ·n_items⌉ items [0.05]. 0 disables (then <see cref="MaxPerCode"/> is required).</summary>
-    public double Density { get; init; } = 0.05;
-
-    /// <summary>Per-code cap N_max (0: none).</summary>
-    public int MaxPerCode { get; init; }
-
-    /// <summary>Items code lists keep out of <paramref name="items"/>.</summary>
-    public int Keep(int items)
-    {
-        long keep = Density > 0 ? (long)Math.Ceiling(Density * items) : items;
-        if (MaxPerCode > 0)
-        {
-            keep = Math.Min(keep, MaxPerCode);
-        }
-        return (int)Math.Clamp(keep, 1, items);
-    }
-}
 
 /// <summary>
 /// The dense scores f(ẑ_c, v_i) of every used code against every item, each code's threshold τ_c, and the
@@ -73,54 +53,41 @@ public sealed class CodeTable
     /// <summary>Row of a used code in <see cref="Scores"/>, after remapping.</summary>
     public int Row(int code) => _rowOf[Remap[code]];
 
-    /// <summary>Scores every used code against the catalogue (first-layer decomposition) and sets the thresholds.</summary>
+    /// <summary>
+    /// Scores every used code against the catalogue with the TorchSharp pair scorer (<see cref="TorchPairScorer"/>) and
+    /// sets each code's threshold by the index build's rule (<see cref="PostingBuilder.Threshold"/>), so the table's
+    /// kept entries are exactly the lists <see cref="Exporter.Write"/> writes with that scorer.
+    /// </summary>
+    /// <exception cref="ArgumentException">The sparsity is invalid.</exception>
     public static CodeTable Build(TrainedModel model, SequenceDataset data, SparsityOptions sparsity, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(sparsity);
-        if (sparsity.Density is < 0 or > 1 || sparsity.MaxPerCode < 0 || (sparsity.Density == 0 && sparsity.MaxPerCode == 0))
-        {
-            throw new ArgumentException($"Sparsity needs a density in (0, 1] or a positive per-code cap; got density {sparsity.Density}, cap {sparsity.MaxPerCode}.");
-        }
+        sparsity.Validate();
         log ??= _ => { };
         var net = model.SparCode;
         var o = model.Options;
         net.eval();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var noGrad = no_grad();
         int[] usedCodes = FindUsedCodes(net, data, o, out int tokens);
         int n = data.ItemCount;
         int keep = sparsity.Keep(n);
         log($"export: {usedCodes.Length:N0} of {o.CodeCount:N0} codes used by {tokens:N0} training tokens; scoring {usedCodes.Length:N0} × {n:N0} pairs, keeping {keep:N0} per code");
-        using var itemPart = net.ItemPart(arange(1, n + 1, dtype: ScalarType.Int64));
         var scores = new float[(long)usedCodes.Length * n];
         var thresholds = new float[usedCodes.Length];
-        const int block = 256;
-        for (int s = 0; s < usedCodes.Length; s += block)
+        var progress = ScoringProgress(log);
+        using (var scorer = new TorchPairScorer(model))
         {
-            using var scope = NewDisposeScope();
-            int len = Math.Min(block, usedCodes.Length - s);
-            var codes = tensor(usedCodes.AsSpan(s, len).ToArray().Select(c => (long)c).ToArray());
-            var table = net.ScoreCodes(codes, itemPart).contiguous();
-            table.data<float>().CopyTo(scores.AsSpan(s * n, len * n));
-            if (keep < n)
+            scorer.ScoreAll(CodeVectors(net, usedCodes), (first, count, block) =>
             {
-                var top = table.topk(keep + 1, dim: 1).values.select(1, keep).contiguous();
-                top.data<float>().CopyTo(thresholds.AsSpan(s, len));
-            }
-            else
-            {
-                var low = table.min(1L).values.contiguous().data<float>().ToArray();
-                for (int r = 0; r < len; r++)
+                block.CopyTo(scores.AsSpan(first * n, count * n));
+                for (int r = 0; r < count; r++)
                 {
-                    thresholds[s + r] = MathF.BitDecrement(low[r]);
+                    thresholds[first + r] = PostingBuilder.Threshold(block.Slice(r * n, n), keep);
                 }
-            }
-            if (s / block % 8 == 7)
-            {
-                log($"export: scored {s + len:N0}/{usedCodes.Length:N0} codes");
-            }
+                progress(first + count, usedCodes.Length);
+            });
         }
         var remap = NearestUsed(net, usedCodes, o);
         var rowOf = new Dictionary<int, int>(usedCodes.Length);
@@ -129,6 +96,40 @@ public sealed class CodeTable
             rowOf[usedCodes[r]] = r;
         }
         return new CodeTable(usedCodes, scores, thresholds, remap, n, rowOf, keep) { ScoringSeconds = clock.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>The posting lists this table's scores and thresholds give, by the index build's keep rule.</summary>
+    public CodePostings Postings()
+    {
+        int n = ItemCount;
+        var postings = new CodePostings(new int[UsedCodes.Length][], new float[UsedCodes.Length][], Thresholds);
+        for (int r = 0; r < UsedCodes.Length; r++)
+        {
+            (postings.Items[r], postings.Scores[r]) = PostingBuilder.KeepAbove(Scores.AsSpan(r * n, n), Thresholds[r]);
+        }
+        return postings;
+    }
+
+    /// <summary>A progress callback (codes done, codes in all) that logs each eighth of the codes scored.</summary>
+    internal static Action<int, int> ScoringProgress(Action<string> log)
+    {
+        int eighths = 0;
+        return (done, all) =>
+        {
+            if (done * 8L / all > eighths)
+            {
+                eighths = (int)(done * 8L / all);
+                log($"export: scored {done:N0}/{all:N0} codes");
+            }
+        };
+    }
+
+    /// <summary>The quantized token ẑ of each code, row-major codes × D.</summary>
+    internal static float[] CodeVectors(SparCodeNet net, int[] codes)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return net.CodeVectors(tensor(codes.Select(c => (long)c).ToArray())).contiguous().data<float>().ToArray();
     }
 
     /// <summary>Codes (before remapping) of the K_u tokens of each history, flattened [rows·K_u].</summary>

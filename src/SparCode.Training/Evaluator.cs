@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using SparCode.Data;
 using SparCode.Engine;
-using SparCode.Kernels.Gpu;
 using static TorchSharp.torch;
 
 namespace SparCode.Training;
@@ -260,9 +259,7 @@ public static class Evaluator
     /// <summary>Each code table row's posting-list length in the index, by the export's own keep rule.</summary>
     private static int[] ListLengths(CodeTable table)
     {
-        int n = table.ItemCount;
-        return [.. Enumerable.Range(0, table.Thresholds.Length)
-            .Select(row => PostingBuilder.KeepAbove(table.Scores.AsSpan(row * n, n), table.Thresholds[row]).Items.Length)];
+        return [.. table.Postings().Items.Select(items => items.Length)];
     }
 
     /// <summary>Top-50 internal ids as the engine orders them: positive scores descending (ties by smaller id), then score-0 items in fallback order.</summary>

@@ -1,5 +1,5 @@
 using SparCode.Format;
-using SparCode.Kernels.Gpu;
+using SparCode.Engine.Gpu;
 using static TorchSharp.torch;
 
 namespace SparCode.Training;
@@ -49,7 +49,7 @@ internal static class RefineWeights
     /// </summary>
     private static void CheckAgainstNetwork(TrainedModel model, SparCodeNet net, TrainOptions o, RefineModel refine)
     {
-        var mlp = InteractionMlp.FromLayers(o.TokenDim, refine.Interaction, refine.DotPath);
+        var mlp = RefineMlp.From(o.TokenDim, refine);
         int items = Math.Min(16, refine.ItemTokens.Length / refine.ItemTokenDim);
         long[] codes = [.. Enumerable.Range(0, Math.Min(4, o.CodeCount)).Select(c => (long)c * (o.CodeCount / Math.Min(4, o.CodeCount)))];
         using var scope = NewDisposeScope();

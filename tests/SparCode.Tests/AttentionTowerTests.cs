@@ -12,15 +12,6 @@ public sealed class AttentionTowerTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    public static SyntheticOptions Options(int seed, int d = 16, int length = 7, int blocks = 2, int heads = 2, int width = 24) => SmallIndexes.Options(seed) with
-    {
-        EmbeddingDim = d,
-        HistoryLength = length,
-        AttentionBlocks = blocks,
-        AttentionHeads = heads,
-        FeedForwardWidth = width,
-    };
-
     /// <summary>Sizes with uneven widths: dh of 1, 5 and 8, F not a multiple of any vector width, one to three blocks.</summary>
     public static TheoryData<int, int, int, int, int, int> Shapes() => new()
     {
@@ -130,7 +121,7 @@ public sealed class AttentionTowerTests : IDisposable
     [MemberData(nameof(Shapes))]
     public void Tokens_equal_the_plain_math_for_every_history_length(int seed, int d, int length, int blocks, int heads, int width)
     {
-        var contents = SyntheticIndex.Create(Options(seed, d, length, blocks, heads, width));
+        var contents = SyntheticIndex.Create(SmallIndexes.AttentionOptions(seed, d, length, blocks, heads, width));
         using var index = SparCodeIndex.Open(SmallIndexes.Write(_dir, contents));
         var tower = index.Tower;
         Assert.True(tower.HasAttention);
@@ -160,7 +151,7 @@ public sealed class AttentionTowerTests : IDisposable
     [Fact]
     public void Only_the_most_recent_L_items_count()
     {
-        var contents = SyntheticIndex.Create(Options(8));
+        var contents = SyntheticIndex.Create(SmallIndexes.AttentionOptions(8));
         using var index = SparCodeIndex.Open(SmallIndexes.Write(_dir, contents));
         var searcher = index.CreateSearcher();
         long[] recent = [5, 9, 11, 2, 40, 7, 8];
@@ -181,7 +172,7 @@ public sealed class AttentionTowerTests : IDisposable
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var (seed, d, length, blocks, heads, width) in new[] { (11, 16, 7, 2, 2, 24), (12, 20, 9, 3, 4, 33), (13, 64, 50, 2, 2, 64) })
         {
-            var contents = SyntheticIndex.Create(Options(seed, d, length, blocks, heads, width) with { ItemCount = 200 });
+            var contents = SyntheticIndex.Create(SmallIndexes.AttentionOptions(seed, d, length, blocks, heads, width) with { ItemCount = 200 });
             var tower = new QueryTower(contents.Dimensions, contents.ItemEmbedding, contents.Attention!,
                 new DenseView(contents.Heads.Outputs, contents.Heads.Weights, contents.Heads.Bias), contents.Codebooks);
             var tokens = new float[contents.Dimensions.UserTokens * contents.Dimensions.TokenDim];
@@ -211,7 +202,7 @@ public sealed class AttentionTowerTests : IDisposable
     [Fact]
     public void Written_tower_reads_back_unchanged()
     {
-        var contents = SyntheticIndex.Create(Options(21, blocks: 3));
+        var contents = SyntheticIndex.Create(SmallIndexes.AttentionOptions(21, blocks: 3));
         using var file = IndexFile.Open(SmallIndexes.Write(_dir, contents));
         Assert.Equal(IndexLayout.CurrentVersion, file.Version);
         Assert.True(file.HasAttention);
@@ -244,7 +235,7 @@ public sealed class AttentionTowerTests : IDisposable
     [Fact]
     public void Search_equals_brute_force_and_batch_equals_one_by_one()
     {
-        var contents = SyntheticIndex.Create(Options(31) with { ItemCount = 500, CodebookSize = 9, MeanPostingsPerList = 60 });
+        var contents = SyntheticIndex.Create(SmallIndexes.AttentionOptions(31) with { ItemCount = 500, CodebookSize = 9, MeanPostingsPerList = 60 });
         using var index = SparCodeIndex.Open(SmallIndexes.Write(_dir, contents));
         var searcher = index.CreateSearcher();
         var histories = SyntheticIndex.Histories(500, 60, 12, 5);
@@ -286,7 +277,7 @@ public sealed class AttentionTowerTests : IDisposable
     [Fact]
     public void Query_path_does_not_allocate_after_the_first_query()
     {
-        var contents = SyntheticIndex.Create(Options(41, d: 32, length: 20) with { ItemCount = 400 });
+        var contents = SyntheticIndex.Create(SmallIndexes.AttentionOptions(41, d: 32, length: 20) with { ItemCount = 400 });
         using var index = SparCodeIndex.Open(SmallIndexes.Write(_dir, contents));
         var searcher = index.CreateSearcher();
         var histories = SyntheticIndex.Histories(400, 30, 25, 2);
@@ -309,7 +300,7 @@ public sealed class AttentionTowerTests : IDisposable
     [Fact]
     public void Writer_rejects_inconsistent_attention_contents_naming_the_value()
     {
-        var contents = SyntheticIndex.Create(Options(51));
+        var contents = SyntheticIndex.Create(SmallIndexes.AttentionOptions(51));
         var a = contents.Attention!;
         void Rejected(IndexContents bad, string part)
         {

@@ -1,3 +1,4 @@
+using SparCode.IndexBuild;
 using SparCode.Data;
 using static TorchSharp.torch;
 
@@ -69,7 +70,7 @@ public sealed class InitAndDotPathTests
             string path = Path.Combine(Directory.CreateTempSubdirectory("sparcode-dot-").FullName, "dot.sci");
             try
             {
-                Exporter.Write(model, data, table, sparsity, path);
+                Exporter.WriteScored(model, data, table, sparsity, path);
                 var (_, _, exhaustive) = Evaluator.Exhaustive(model, data, table);
                 var (_, served) = Evaluator.Served(path, data, threads: 1);
                 Assert.Equal(exhaustive.Codes, served.Codes);

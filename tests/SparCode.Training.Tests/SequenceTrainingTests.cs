@@ -1,3 +1,4 @@
+using SparCode.IndexBuild;
 using SparCode.Data;
 using static TorchSharp.torch;
 
@@ -188,7 +189,7 @@ public sealed class SequenceTrainingTests
                 var sparsity = new SparsityOptions { Density = 0.1 };
                 var table = CodeTable.Build(model, data, sparsity);
                 string path = Path.Combine(folder, "attention.sci");
-                Exporter.Write(model, data, table, sparsity, path);
+                Exporter.WriteScored(model, data, table, sparsity, path);
                 var (_, _, exhaustive) = Evaluator.Exhaustive(model, data, table);
                 var (_, served) = Evaluator.Served(path, data, threads: 1);
                 Assert.True(served.Users.Length > 250);

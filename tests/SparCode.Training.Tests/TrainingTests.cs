@@ -1,3 +1,4 @@
+using SparCode.IndexBuild;
 using SparCode.Data;
 using SparCode.Engine;
 
@@ -18,7 +19,7 @@ public sealed class TinyModels : IDisposable
         Sparsity = new SparsityOptions { Density = 0.1 };
         Table = CodeTable.Build(SparCode, Data, Sparsity);
         IndexPath = Path.Combine(Directory.CreateTempSubdirectory("sparcode-train-").FullName, "tiny.sci");
-        Report = Exporter.Write(SparCode, Data, Table, Sparsity, IndexPath);
+        Report = Exporter.WriteScored(SparCode, Data, Table, Sparsity, IndexPath);
     }
 
     public SequenceDataset Data { get; }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using SparCode.IndexBuild;
 using SparCode.Data;
 using SparCode.Training;
 using Spectre.Console;
@@ -78,7 +79,7 @@ internal static class Pipeline
         if (export)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(indexPath))!);
-            report = Exporter.Write(sparCode, data, table, sparsity, indexPath, log);
+            report = Exporter.WriteScored(sparCode, data, table, sparsity, indexPath, log);
         }
         else
         {
@@ -139,7 +140,7 @@ internal static class Pipeline
         }
         if (result.Export is { } e)
         {
-            AnsiConsole.MarkupLineInterpolated($"  [grey]index:[/] {e.Bytes:N0} bytes, {e.CodesUsed:N0}/{e.CodeCount:N0} codes used, {e.Postings:N0} postings, density {e.DensityOverUsedCodes:F4} over used codes, list lengths p0/p50/p90/p99/max {string.Join("/", e.ListLengthPercentiles)}, export {e.Seconds:F1} s");
+            AnsiConsole.MarkupLineInterpolated($"  [grey]index:[/] {e.Bytes:N0} bytes, {e.CodesUsed:N0}/{e.CodeCount:N0} codes used, {e.Postings:N0} postings, density {e.DensityOverUsedCodes:F4} over used codes, list lengths over all codes p0/p50/p90/p99/max {e.Lists.Percentiles}, export {e.Seconds:F1} s");
         }
     }
 

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using SparCode.IndexBuild;
 using SparCode.Kernels.Gpu;
 using SparCode.Training;
 using Spectre.Console;
@@ -80,21 +81,13 @@ internal sealed class ExportCommand : GuardedCommand<ExportSettings>
         using (model)
         {
             var data = DataSettings.Load(settings.Data ?? manifest.Data, settings.Data is null ? manifest.Format : settings.Format, TrainCommand.Log);
-            ExportReport report;
-            if (settings.UseGpu)
+            using var device = settings.UseGpu ? GpuDevice.Create() : null;
+            if (device is { IsCuda: false })
             {
-                using var device = GpuDevice.Create();
-                if (!device.IsCuda)
-                {
-                    AnsiConsole.MarkupLine("[yellow]note:[/] no CUDA device: scoring on ILGPU's CPU accelerator, which is correct but very slow (minutes for a few thousand items); use --scorer cpu on machines without a GPU.");
-                }
-                report = GpuExporter.Write(model, data, settings.Sparsity, settings.IndexPath, device, TrainCommand.Log, settings.RefineSections);
+                AnsiConsole.MarkupLine("[yellow]note:[/] no CUDA device: scoring on ILGPU's CPU accelerator, which is correct but very slow (minutes for a few thousand items); use --scorer cpu on machines without a GPU.");
             }
-            else
-            {
-                var table = CodeTable.Build(model, data, settings.Sparsity, TrainCommand.Log);
-                report = Exporter.Write(model, data, table, settings.Sparsity, settings.IndexPath, TrainCommand.Log, settings.RefineSections);
-            }
+            using IPairScorer scorer = device is null ? new TorchPairScorer(model) : Exporter.GpuScorer(model, device);
+            var report = Exporter.Write(model, data, settings.Sparsity, scorer, settings.IndexPath, TrainCommand.Log, settings.RefineSections);
             Evaluator.WriteJson(Path.ChangeExtension(settings.IndexPath, ".export.json"), report);
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {report.Path}: {report.Bytes:N0} bytes, {report.CodesUsed:N0}/{report.CodeCount:N0} codes used, density {report.DensityOverUsedCodes:F4}, scorer {report.Scorer}, {report.Seconds:F1} s");
         }

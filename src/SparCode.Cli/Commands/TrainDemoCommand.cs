@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using SparCode.IndexBuild;
 using SparCode.Data;
 using SparCode.Engine;
 using SparCode.Training;

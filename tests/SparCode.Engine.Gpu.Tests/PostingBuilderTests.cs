@@ -1,4 +1,4 @@
-namespace SparCode.Kernels.Gpu.Tests;
+namespace SparCode.Engine.Gpu.Tests;
 
 [Collection("device")]
 public sealed class PostingBuilderTests(DeviceFixture fixture)
@@ -18,9 +18,10 @@ public sealed class PostingBuilderTests(DeviceFixture fixture)
             [(Random(random, 12 * 16, 0.3f), Random(random, 12, 0.1f))], Random(random, 12, 0.5f), 0.05f);
         var codeTokens = Random(random, codes * tokenDim, 1f);
         var itemTokens = Random(random, items * itemDim, 1f);
-        using var scorer = new GpuInteractionScorer(fixture.Device, mlp, maxPairs: 3 * items);
-        var device = PostingBuilder.Build(scorer, codeTokens, itemTokens, keep);
-        var reference = PostingBuilder.BuildReference(mlp, codeTokens, itemTokens, keep);
+        using var scorer = new GpuPairScorer(fixture.Device, mlp, itemTokens, maxPairs: 3 * items);
+        using var plain = new ReferencePairScorer(mlp, itemTokens);
+        var device = PostingBuilder.Build(scorer, codeTokens, keep);
+        var reference = PostingBuilder.Build(plain, codeTokens, keep);
         for (int c = 0; c < codes; c++)
         {
             Assert.Equal(reference.Items[c], device.Items[c]);
@@ -44,5 +45,24 @@ public sealed class PostingBuilderTests(DeviceFixture fixture)
         Assert.Equal([0, 2, 4], PostingBuilder.KeepAbove(f, 2f).Items);
         Assert.Equal(MathF.BitDecrement(0f), PostingBuilder.Threshold(f, 6));
         Assert.Equal(6, PostingBuilder.KeepAbove(f, PostingBuilder.Threshold(f, 6)).Items.Length);
+    }
+
+    [Fact]
+    public void Fallback_order_is_popularity_descending_ties_by_item()
+    {
+        Assert.Equal([1, 3, 0, 2, 4], PostingBuilder.FallbackOrder([2L, 5, 1, 5, 0]));
+    }
+
+    [Fact]
+    public void Concatenate_gives_unused_codes_empty_lists_and_checks_the_used_codes()
+    {
+        var postings = new CodePostings([[4, 7], [1]], [[0.5f, 0.25f], [2f]], [0f, 1f]);
+        var (offsets, items, scores) = PostingBuilder.Concatenate(5, [1, 3], postings);
+        Assert.Equal([0L, 0, 2, 2, 3, 3], offsets);
+        Assert.Equal([4, 7, 1], items);
+        Assert.Equal([0.5f, 0.25f, 2f], scores);
+        Assert.Contains("must ascend", Assert.Throws<ArgumentException>(() => PostingBuilder.Concatenate(5, [3, 1], postings)).Message);
+        Assert.Contains("0..4", Assert.Throws<ArgumentException>(() => PostingBuilder.Concatenate(5, [1, 5], postings)).Message);
+        Assert.Contains("one row per used code", Assert.Throws<ArgumentException>(() => PostingBuilder.Concatenate(5, [1], postings)).Message);
     }
 }

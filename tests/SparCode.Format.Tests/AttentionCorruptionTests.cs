@@ -1,9 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using SparCode.Format;
 using SparCode.Synthetic;
 
-namespace SparCode.Tests;
+namespace SparCode.Format.Tests;
 
 /// <summary>Damaged attention-tower sections (format version 2): each gets its own exception kind and a message naming the value.</summary>
 public sealed class AttentionCorruptionTests : IDisposable
@@ -15,7 +14,7 @@ public sealed class AttentionCorruptionTests : IDisposable
     public AttentionCorruptionTests()
     {
         // d = 16, L = 7, N = 2 blocks, H = 2 heads, F = 24.
-        string path = SmallIndexes.Write(_dir, SyntheticIndex.Create(AttentionTowerTests.Options(61)));
+        string path = SmallIndexes.Write(_dir, SyntheticIndex.Create(SmallIndexes.AttentionOptions(61)));
         _good = File.ReadAllBytes(path);
         using var file = IndexFile.Open(path);
         _sections = file.Sections;

@@ -1,7 +1,8 @@
 using ILGPU;
 using SparCode.Format;
+using SparCode.Kernels.Gpu;
 
-namespace SparCode.Kernels.Gpu;
+namespace SparCode.Engine.Gpu;
 
 /// <summary>
 /// The refine stage on an accelerator: re-scores each query's candidates with its unquantized user tokens,
@@ -46,7 +47,7 @@ public sealed class GpuRefiner : IDisposable
     public static GpuRefiner FromIndex(GpuDevice device, IndexFile file, int maxPairs = 1 << 16)
     {
         ArgumentNullException.ThrowIfNull(file);
-        var mlp = InteractionMlp.FromIndex(file);
+        var mlp = RefineMlp.FromIndex(file);
         return new GpuRefiner(device, mlp, file.ItemTokens.Span, maxPairs);
     }
 

@@ -1,6 +1,5 @@
-using SparCode.Format;
 
-namespace SparCode.Tests;
+namespace SparCode.Format.Tests;
 
 /// <summary>What a killed write leaves behind is cleaned up by the next write of the same name, and nothing else is touched.</summary>
 public sealed class AtomicWriteTests : IDisposable

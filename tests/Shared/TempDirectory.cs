@@ -1,4 +1,4 @@
-namespace SparCode.Tests;
+namespace SparCode.Testing;
 
 /// <summary>A scratch folder deleted on dispose.</summary>
 public sealed class TempDirectory : IDisposable

@@ -1,9 +1,11 @@
 using SparCode.Data;
+using SparCode.Engine.Gpu;
 using SparCode.Format;
-using SparCode.Training;
+using SparCode.IndexBuild;
+using SparCode.Kernels.Gpu;
 using Xunit.Abstractions;
 
-namespace SparCode.Kernels.Gpu.Tests;
+namespace SparCode.Training.Tests;
 
 /// <summary>
 /// A tiny SparCode model (2 epochs on 150 synthetic items, MLP width 16) exported twice, once scored by TorchSharp and once by
@@ -24,9 +26,14 @@ public abstract class TwoExports : IDisposable
         Sparsity = new SparsityOptions { Density = 0.1, MaxPerCode = 15 };
         Table = CodeTable.Build(Model, Data, Sparsity);
         Folder = Directory.CreateTempSubdirectory("sparcode-gpu-export-").FullName;
-        Cpu = Exporter.Write(Model, Data, Table, Sparsity, Path.Combine(Folder, "cpu.sci"), refineSections: true);
+        using (var torch = new TorchPairScorer(Model))
+        {
+            Cpu = Exporter.Write(Model, Data, Sparsity, torch, Path.Combine(Folder, "cpu.sci"), refineSections: true);
+        }
+        Scored = Exporter.WriteScored(Model, Data, Table, Sparsity, Path.Combine(Folder, "scored.sci"), refineSections: true);
         using var device = GpuDevice.Create(allowCuda: false);
-        Gpu = GpuExporter.Write(Model, Data, Sparsity, Path.Combine(Folder, "gpu.sci"), device, refineSections: true);
+        using var gpu = Exporter.GpuScorer(Model, device);
+        Gpu = Exporter.Write(Model, Data, Sparsity, gpu, Path.Combine(Folder, "gpu.sci"), refineSections: true);
     }
 
     public SequenceDataset Data { get; }
@@ -35,6 +42,7 @@ public abstract class TwoExports : IDisposable
     public CodeTable Table { get; }
     public string Folder { get; }
     public ExportReport Cpu { get; }
+    public ExportReport Scored { get; }
     public ExportReport Gpu { get; }
 
     public void Dispose()
@@ -53,6 +61,20 @@ public sealed class DotPathExports() : TwoExports(dotPath: true);
 
 public sealed class GpuExportTests(PlainExports exports, ITestOutputHelper output) : IClassFixture<PlainExports>
 {
+    [Fact]
+    public void The_evaluations_scored_table_writes_the_pipelines_lists()
+    {
+        // WriteScored reuses the CodeTable the evaluation scored; Write scores again through TorchPairScorer: same blocks, same rule.
+        using var pipeline = IndexFile.Open(exports.Cpu.Path);
+        using var scored = IndexFile.Open(exports.Scored.Path);
+        Assert.Equal(pipeline.PostingOffsets.ToArray(), scored.PostingOffsets.ToArray());
+        Assert.Equal(pipeline.PostingItems.ToArray(), scored.PostingItems.ToArray());
+        Assert.Equal(pipeline.PostingScores.ToArray(), scored.PostingScores.ToArray());
+        Assert.Equal(pipeline.CodeRemap.ToArray(), scored.CodeRemap.ToArray());
+        Assert.Equal(pipeline.FallbackOrder.ToArray(), scored.FallbackOrder.ToArray());
+        Assert.Equal(exports.Cpu.Lists, exports.Scored.Lists);
+    }
+
     [Fact]
     public void The_gpu_scored_export_is_the_cpu_export() => ExportChecks.SameIndex(exports, output);
 
@@ -130,7 +152,7 @@ internal static class ExportChecks
     {
         using var file = IndexFile.Open(exports.Cpu.Path);
         Assert.Equal(exports.Model.Options.DotPath, file.InteractionDotPath);
-        var mlp = InteractionMlp.FromIndex(file);
+        var mlp = RefineMlp.FromIndex(file);
         var dims = file.Dimensions;
         var books = file.Codebooks.Span;
         var tokens = file.ItemTokens.Span;

@@ -1,9 +1,8 @@
 using ILGPU;
 using ILGPU.Runtime;
-using SparCode.Engine;
-using SparCode.Kernels.Cpu;
+using SparCode.Kernels.Gpu;
 
-namespace SparCode.Kernels.Gpu;
+namespace SparCode.Engine.Gpu;
 
 /// <summary>
 /// Batched SparCode search on an ILGPU accelerator: history → query tower → codes → posting-list
@@ -11,7 +10,8 @@ namespace SparCode.Kernels.Gpu;
 /// launch sequence. Results equal <see cref="SparCodeSearcher"/>'s (same arithmetic in the same order).
 /// </summary>
 /// <remarks>
-/// The constructor uploads the index (embedding, transposed tower weights, codebooks, posting lists)
+/// The constructor uploads the index (the engine's loaded query tower: embedding, transposed tower weights and
+/// codebooks; the mapped posting lists)
 /// and loads every kernel once; each call only copies histories in and results out. Per query the
 /// device keeps an accumulator row of n_items floats and a candidate row of K_u × (longest list) keys,
 /// so device memory grows with <see cref="MaxBatch"/> × n_items. Not thread-safe.
@@ -80,27 +80,14 @@ public sealed class GpuSearcher : IDisposable
         var file = index.File;
         var accelerator = device.Accelerator;
 
-        _embedding = Upload(file.ItemEmbedding.ToArray());
-        int width = dims.EmbeddingDim;
-        _maxWidth = width;
-        _layers = new (MemoryBuffer1D<float, Stride1D.Dense>, MemoryBuffer1D<float, Stride1D.Dense>, int, int)[dims.TowerLayers + 1];
-        for (int l = 0; l <= dims.TowerLayers; l++)
-        {
-            bool head = l == dims.TowerLayers;
-            int outputs = head ? dims.UserTokens * dims.TokenDim : file.TowerOutputs(l);
-            var weights = head ? file.HeadWeight : file.TowerWeight(l);
-            var bias = head ? file.HeadBias : file.TowerBias(l);
-            _layers[l] = (Upload(DenseKernels.Transpose(weights.Span, outputs, width)), Upload(bias.ToArray()), width, outputs);
-            width = outputs;
-            _maxWidth = Math.Max(_maxWidth, width);
-        }
-        int sub = dims.SubvectorDim;
-        int bookFloats = dims.CodebookSize * sub;
-        _codebooksT = Upload([.. Enumerable.Range(0, dims.Subspaces)
-            .SelectMany(m => DenseKernels.Transpose(file.Codebooks.Span.Slice(m * bookFloats, bookFloats), dims.CodebookSize, sub))]);
+        var tower = index.Tower;
+        _embedding = Upload(tower.Embedding.ToArray());
+        _layers = [.. tower.DenseLayers.Select(l => (Upload(l.Weights), Upload(l.Bias), l.Inputs, l.Outputs))];
+        _maxWidth = _layers.Max(l => Math.Max(l.Inputs, l.Outputs));
+        _codebooksT = Upload([.. tower.CodebooksTransposed.SelectMany(book => book)]);
         // An empty view tells the codes kernel there is no remap (buffers themselves are never empty).
-        _remap = Upload(file.HasCodeRemap ? file.CodeRemap.ToArray() : []);
-        _remapLength = file.HasCodeRemap ? dims.CodeCount : 0;
+        _remap = Upload(tower.CodeRemap.ToArray());
+        _remapLength = tower.CodeRemap.Length;
         var offsets = file.PostingOffsets.ToArray();
         _offsets = Upload(offsets);
         _items = Upload(file.PostingItems.ToArray());

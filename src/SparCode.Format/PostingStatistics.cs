@@ -1,6 +1,9 @@
-namespace SparCode.Cli.Rendering;
+namespace SparCode.Format;
 
-/// <summary>How postings spread over the codes' lists.</summary>
+/// <summary>
+/// How postings spread over the codes' lists, over all K_c^M codes (empty lists included). <c>sparcode export</c>
+/// and <c>sparcode inspect</c> both print these for a file, so they agree.
+/// </summary>
 /// <param name="Total">Postings across all lists.</param>
 /// <param name="CodesUsed">Codes whose list is not empty.</param>
 /// <param name="CodeCount">All codes, <c>K_c^M</c>.</param>
@@ -10,11 +13,16 @@ namespace SparCode.Cli.Rendering;
 /// <param name="P99">99th percentile list length.</param>
 /// <param name="Max">Longest list.</param>
 /// <param name="Mean">Mean list length over all codes.</param>
-internal sealed record PostingStatistics(long Total, int CodesUsed, int CodeCount, long P0, long P50, long P90, long P99, long Max, double Mean)
+public sealed record PostingStatistics(long Total, int CodesUsed, int CodeCount, long P0, long P50, long P90, long P99, long Max, double Mean)
 {
-    /// <summary>Computes the statistics from CSR offsets (<c>codes + 1</c> entries).</summary>
+    /// <summary>Computes the statistics from CSR offsets (<c>codes + 1</c> entries, ascending).</summary>
+    /// <exception cref="ArgumentException">The offsets are empty.</exception>
     public static PostingStatistics FromOffsets(ReadOnlySpan<long> offsets)
     {
+        if (offsets.IsEmpty)
+        {
+            throw new ArgumentException("Posting offsets need codes + 1 entries; got none.", nameof(offsets));
+        }
         int codes = offsets.Length - 1;
         var lengths = new long[codes];
         int used = 0;
@@ -40,4 +48,7 @@ internal sealed record PostingStatistics(long Total, int CodesUsed, int CodeCoun
         int rank = (int)Math.Ceiling(p / 100 * sorted.Length);
         return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
     }
+
+    /// <summary>p0/p50/p90/p99/max, as one line's text.</summary>
+    public string Percentiles => $"{P0}/{P50}/{P90}/{P99}/{Max}";
 }

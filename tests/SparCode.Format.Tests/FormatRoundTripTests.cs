@@ -1,6 +1,5 @@
-using SparCode.Format;
 
-namespace SparCode.Tests;
+namespace SparCode.Format.Tests;
 
 public class FormatRoundTripTests
 {

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using SparCode.Format;
 
-namespace SparCode.Tests;
+namespace SparCode.Format.Tests;
 
 /// <summary>Every kind of damage gets its own exception kind and a message naming the value.</summary>
 public sealed class CorruptionTests : IDisposable

@@ -1,4 +1,4 @@
-namespace SparCode.Kernels.Gpu.Tests;
+namespace SparCode.Engine.Gpu.Tests;
 
 [Collection("device")]
 public sealed class GpuRefinerTests(DeviceFixture fixture)

@@ -1,4 +1,6 @@
-namespace SparCode.Kernels.Gpu;
+using SparCode.Kernels.Gpu;
+
+namespace SparCode.Engine.Gpu;
 
 /// <summary>
 /// The plain CPU reference of <see cref="GpuRefiner"/> for differential tests: every pair through

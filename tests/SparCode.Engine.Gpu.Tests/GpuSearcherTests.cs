@@ -1,8 +1,7 @@
-using SparCode.Engine;
 using SparCode.Format;
 using SparCode.Synthetic;
 
-namespace SparCode.Kernels.Gpu.Tests;
+namespace SparCode.Engine.Gpu.Tests;
 
 /// <summary>One accelerator for the whole collection: creating ILGPU contexts is slow.</summary>
 public sealed class DeviceFixture : IDisposable
