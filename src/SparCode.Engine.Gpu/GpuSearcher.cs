@@ -139,7 +139,7 @@ public sealed class GpuSearcher : IDisposable
     public void Encode(ReadOnlySpan<long> histories, ReadOnlySpan<int> offsets, Span<int> codes, UnknownItemPolicy unknownItems = UnknownItemPolicy.Error)
     {
         int tokens = _index.Dimensions.UserTokens;
-        int queries = CheckBatch(histories, offsets);
+        int queries = ServingRules.CheckOffsets(histories.Length, offsets);
         if (codes.Length < (long)queries * tokens)
         {
             throw new ArgumentException($"codes holds {codes.Length}; {queries} queries × K_u = {tokens} need {(long)queries * tokens}.", nameof(codes));
@@ -172,15 +172,7 @@ public sealed class GpuSearcher : IDisposable
     {
         options ??= SearchOptions.Default;
         var dims = _index.Dimensions;
-        if (k < 1 || k > dims.ItemCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in 1..{dims.ItemCount} (the catalogue size).");
-        }
-        int queries = CheckBatch(histories, offsets);
-        if (ids.Length < (long)queries * k || scores.Length < (long)queries * k || counts.Length < queries)
-        {
-            throw new ArgumentException($"For {queries} queries × k = {k} the batch needs {(long)queries * k} ids and scores and {queries} counts; got {ids.Length}, {scores.Length}, {counts.Length}.");
-        }
+        int queries = ServingRules.CheckBatch(histories.Length, offsets, k, dims.ItemCount, ids.Length, scores.Length, counts.Length);
         var gathered = _gathered.View((long)MaxBatch * k);
         var results = _results.View((long)MaxBatch * k);
         if (_keys.Length < (long)MaxBatch * k)
@@ -256,58 +248,35 @@ public sealed class GpuSearcher : IDisposable
         _device.Accelerator.Synchronize();
     }
 
-    /// <summary>Maps external ids to internal ones on the host (the same rules as the CPU searcher).</summary>
+    /// <summary>Maps external ids to internal ones on the host, by the CPU searcher's rules (<see cref="ServingRules.ResolveHistory"/>).</summary>
     private (int[] Items, int[] Offsets) Resolve(ReadOnlySpan<long> histories, ReadOnlySpan<int> offsets, int first, int count, UnknownItemPolicy policy,
         bool excludeHistory, out (int[] Owners, int[] Items) exclusions)
     {
         var map = _index.File.ItemIds;
-        var items = new List<int>();
+        var items = new int[offsets[first + count] - offsets[first]];
         var batchOffsets = new int[count + 1];
         var owners = new List<int>();
         for (int q = 0; q < count; q++)
         {
-            var history = histories[offsets[first + q]..offsets[first + q + 1]];
-            int known = 0;
-            for (int i = 0; i < history.Length; i++)
+            int from = offsets[first + q], to = offsets[first + q + 1];
+            int known;
+            try
             {
-                if (map.TryGetInternal(history[i], out int item))
-                {
-                    items.Add(item);
-                    known++;
-                }
-                else if (policy == UnknownItemPolicy.Error)
-                {
-                    throw new UnknownItemException(history[i], i);
-                }
+                known = ServingRules.ResolveHistory(map, histories[from..to], policy, items.AsSpan(batchOffsets[q]));
             }
-            if (known == 0)
+            catch (ArgumentException e)
             {
-                throw new ArgumentException($"Query {first + q}: none of its {history.Length} history item ids is in the index; a query needs at least one known item.", nameof(histories));
+                throw ServingRules.InQuery(e, first + q, from, to);
             }
-            batchOffsets[q + 1] = items.Count;
+            batchOffsets[q + 1] = batchOffsets[q] + known;
             if (excludeHistory)
             {
                 owners.AddRange(Enumerable.Repeat(q, known));
             }
         }
-        exclusions = excludeHistory ? ([.. owners], [.. items]) : ([], []);
-        return ([.. items], batchOffsets);
-    }
-
-    private static int CheckBatch(ReadOnlySpan<long> histories, ReadOnlySpan<int> offsets)
-    {
-        if (offsets.Length < 1 || offsets[0] != 0)
-        {
-            throw new ArgumentException("History offsets must start at 0 and have query count + 1 entries.", nameof(offsets));
-        }
-        for (int q = 0; q + 1 < offsets.Length; q++)
-        {
-            if (offsets[q + 1] < offsets[q] || offsets[q + 1] > histories.Length)
-            {
-                throw new ArgumentException($"History offsets must rise to at most {histories.Length}; offsets[{q}] = {offsets[q]}, offsets[{q + 1}] = {offsets[q + 1]}.", nameof(offsets));
-            }
-        }
-        return offsets.Length - 1;
+        var resolved = items[..batchOffsets[count]];
+        exclusions = excludeHistory ? ([.. owners], resolved) : ([], []);
+        return (resolved, batchOffsets);
     }
 
     private MemoryBuffer1D<T, Stride1D.Dense> Upload<T>(T[] data) where T : unmanaged

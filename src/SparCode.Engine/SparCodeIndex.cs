@@ -167,18 +167,8 @@ public sealed class SparCodeIndex : IDisposable
     /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
     public void Verify()
     {
-        if (!TryAcquire())
-        {
-            ThrowDisposed();
-        }
-        try
-        {
-            File.Verify();
-        }
-        finally
-        {
-            Release();
-        }
+        using var lease = Acquire();
+        File.Verify();
     }
 
     /// <summary>Creates a searcher: owns its scratch (a cache-sized accumulator window), one thread at a time, reusable.</summary>
@@ -208,6 +198,24 @@ public sealed class SparCodeIndex : IDisposable
         }
         Release();
         return false;
+    }
+
+    /// <summary>A lease for one call (<see cref="TryAcquire"/>, or <see cref="ObjectDisposedException"/>); disposing it releases.</summary>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    internal ReadLease Acquire()
+    {
+        if (!TryAcquire())
+        {
+            ThrowDisposed();
+        }
+        return new ReadLease(this);
+    }
+
+    /// <summary>A held lease on the mapping (see <see cref="Acquire"/>).</summary>
+    internal readonly ref struct ReadLease(SparCodeIndex index)
+    {
+        /// <summary>Ends the lease.</summary>
+        public void Dispose() => index.Release();
     }
 
     /// <summary>Ends a lease; the last one out after <see cref="Dispose"/> unmaps the file.</summary>
@@ -242,18 +250,8 @@ public sealed class SparCodeIndex : IDisposable
     public int PostingListLength(int code)
     {
         CheckCode(code);
-        if (!TryAcquire())
-        {
-            ThrowDisposed();
-        }
-        try
-        {
-            return (int)(PostingOffsets.Span[code + 1] - PostingOffsets.Span[code]);
-        }
-        finally
-        {
-            Release();
-        }
+        using var lease = Acquire();
+        return (int)(PostingOffsets.Span[code + 1] - PostingOffsets.Span[code]);
     }
 
     /// <summary>
@@ -268,26 +266,16 @@ public sealed class SparCodeIndex : IDisposable
     public int CopyPostingList(int code, Span<int> items, Span<float> scores)
     {
         CheckCode(code);
-        if (!TryAcquire())
+        using var lease = Acquire();
+        var offsets = PostingOffsets.Span;
+        int start = (int)offsets[code], length = (int)(offsets[code + 1] - offsets[code]);
+        if (items.Length < length || scores.Length < length)
         {
-            ThrowDisposed();
+            throw new ArgumentException($"The list of code {code} has {length} postings; the destinations hold {items.Length} items and {scores.Length} scores.");
         }
-        try
-        {
-            var offsets = PostingOffsets.Span;
-            int start = (int)offsets[code], length = (int)(offsets[code + 1] - offsets[code]);
-            if (items.Length < length || scores.Length < length)
-            {
-                throw new ArgumentException($"The list of code {code} has {length} postings; the destinations hold {items.Length} items and {scores.Length} scores.");
-            }
-            PostingItems.Span.Slice(start, length).CopyTo(items);
-            PostingScores.Span.Slice(start, length).CopyTo(scores);
-            return length;
-        }
-        finally
-        {
-            Release();
-        }
+        PostingItems.Span.Slice(start, length).CopyTo(items);
+        PostingScores.Span.Slice(start, length).CopyTo(scores);
+        return length;
     }
 
     private void CheckCode(int code)
@@ -322,18 +310,8 @@ public sealed class SparCodeIndex : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(internalId), internalId, $"Internal item ids are in [0, {Dimensions.ItemCount}).");
         }
-        if (!TryAcquire())
-        {
-            ThrowDisposed();
-        }
-        try
-        {
-            return ExternalIds.Span[internalId];
-        }
-        finally
-        {
-            Release();
-        }
+        using var lease = Acquire();
+        return ExternalIds.Span[internalId];
     }
 
     /// <summary>
@@ -357,38 +335,15 @@ public sealed class SparCodeIndex : IDisposable
         SearchOptions? options = null, int maxDegreeOfParallelism = -1)
     {
         // One lease for the whole batch: its searches run on pooled searchers without leasing again.
-        if (!TryAcquire())
-        {
-            ThrowDisposed();
-        }
-        try
-        {
-            SearchBatchLeased(histories, offsets, k, ids, scores, counts, options, maxDegreeOfParallelism);
-        }
-        finally
-        {
-            Release();
-        }
+        using var lease = Acquire();
+        SearchBatchLeased(histories, offsets, k, ids, scores, counts, options, maxDegreeOfParallelism);
     }
 
     /// <summary><see cref="SearchBatch"/> while the caller holds a lease (<see cref="SparCodeService"/>).</summary>
     internal void SearchBatchLeased(ReadOnlyMemory<long> histories, ReadOnlyMemory<int> offsets, int k, Memory<long> ids, Memory<float> scores, Memory<int> counts,
         SearchOptions? options, int maxDegreeOfParallelism)
     {
-        int queries = offsets.Length - 1;
-        SparCodeSearcher.CheckK(k, Dimensions.ItemCount);
-        if (queries < 0 || ids.Length < (long)queries * k || scores.Length < (long)queries * k || counts.Length < queries)
-        {
-            throw new ArgumentException($"For {Math.Max(queries, 0)} queries × k = {k} the batch needs offsets of length ≥ 1, {(long)Math.Max(queries, 0) * k} ids and scores and {Math.Max(queries, 0)} counts; got {offsets.Length} offsets, {ids.Length} ids, {scores.Length} scores, {counts.Length} counts.");
-        }
-        var o = offsets.Span;
-        for (int q = 0; q < queries; q++)
-        {
-            if (o[0] != 0 || o[q + 1] < o[q] || o[q + 1] > histories.Length)
-            {
-                throw new ArgumentException($"History offsets must rise from 0 to at most {histories.Length}; offsets[{q}] = {o[q]}, offsets[{q + 1}] = {o[q + 1]}.", nameof(offsets));
-            }
-        }
+        int queries = ServingRules.CheckBatch(histories.Length, offsets.Span, k, Dimensions.ItemCount, ids.Length, scores.Length, counts.Length);
         const int chunk = 16;
         int chunks = (queries + chunk - 1) / chunk;
         try
@@ -407,13 +362,9 @@ public sealed class SparCodeIndex : IDisposable
                         {
                             n = searcher.SearchLeased(histories.Span[off[q]..off[q + 1]], [], k, rowIds, rowScores, options);
                         }
-                        catch (UnknownItemException e)
-                        {
-                            throw new UnknownItemException(e.ItemId, e.Position, q);
-                        }
                         catch (ArgumentException e)
                         {
-                            throw new ArgumentException($"Query {q} (histories[{off[q]}..{off[q + 1]})): {e.Message}", e.ParamName, e);
+                            throw ServingRules.InQuery(e, q, off[q], off[q + 1]);
                         }
                         rowIds[n..].Fill(-1);
                         rowScores[n..].Fill(float.NegativeInfinity);

@@ -12,7 +12,7 @@ namespace SparCode.Engine;
 /// <remarks>
 /// A query: history → K_u tokens → K_u codes → scatter-add of the K_u posting lists into a
 /// window-sized accumulator, one cache-sized window of the catalogue at a time, shortest list first
-/// (see <see cref="SortByListLength"/>; a code chosen twice counts twice) → excluded items dropped →
+/// (see <see cref="ServingRules.SortByListLength"/>; a code chosen twice counts twice) → excluded items dropped →
 /// the window's scores read, cleared and offered to a top-k heap if they reach its threshold, which
 /// starts at a score k results are known to reach (from the lists' tabulated rank scores, see
 /// <c>ListRankScores</c>) instead of at zero; per posting for sparse windows (so the accumulator is
@@ -105,20 +105,68 @@ public sealed class SparCodeSearcher
     /// <exception cref="InvalidOperationException">Another thread is using this searcher at the same time.</exception>
     public int Search(ReadOnlySpan<long> history, ReadOnlySpan<long> exclude, int k, Span<long> ids, Span<float> scores, SearchOptions? options = null)
     {
+        using var call = Begin();
+        return SearchCore(history, exclude, k, ids, scores, options);
+    }
+
+    /// <summary>
+    /// Finds the top-k items for codes computed elsewhere, for example by the training-side tower, so that an
+    /// evaluation ranks exactly as the engine does: the codes' lists (after the index's code remap) are added in the
+    /// engine's order, <paramref name="exclude"/> is dropped, then the same selection, tie-breaking and fill as
+    /// <see cref="Search(ReadOnlySpan{long}, ReadOnlySpan{long}, int, Span{long}, Span{float}, SearchOptions?)"/>.
+    /// </summary>
+    /// <param name="codes">K_u codes, each in <c>[0, K_c^M)</c>.</param>
+    /// <param name="exclude">External ids to drop from the results; unknown ones are ignored.</param>
+    /// <param name="k">Results wanted, 1..n_items.</param>
+    /// <param name="ids">Receives up to k external item ids, best first.</param>
+    /// <param name="scores">Receives their scores.</param>
+    /// <param name="options">Only <see cref="SearchOptions.FillToK"/> applies; <see cref="SearchOptions.Default"/> if null.</param>
+    /// <returns>How many results were written.</returns>
+    /// <exception cref="ArgumentException">There are not K_u codes, a code is out of range, or a destination is shorter than k.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not in 1..n_items.</exception>
+    /// <exception cref="ObjectDisposedException">The index was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is using this searcher at the same time.</exception>
+    public int SearchCodes(ReadOnlySpan<int> codes, ReadOnlySpan<long> exclude, int k, Span<long> ids, Span<float> scores, SearchOptions? options = null)
+    {
+        using var call = Begin();
+        var dims = _index.Dimensions;
+        if (codes.Length != dims.UserTokens)
+        {
+            throw new ArgumentException($"{codes.Length} codes given; this index's queries have K_u = {dims.UserTokens}.", nameof(codes));
+        }
+        var remap = _index.Tower.CodeRemap.Span;
+        for (int t = 0; t < codes.Length; t++)
+        {
+            if ((uint)codes[t] >= (uint)dims.CodeCount)
+            {
+                throw new ArgumentException($"Code {codes[t]} (token {t}) is not in [0, {dims.CodeCount}).", nameof(codes));
+            }
+            _codes[t] = remap.IsEmpty ? codes[t] : remap[codes[t]];
+        }
+        ServingRules.CheckK(k, dims.ItemCount);
+        ServingRules.CheckDestinations(k, ids.Length, scores.Length);
+        return SearchFromCodes(ResolveExclusions([], exclude), k, ids, scores, options ?? SearchOptions.Default);
+    }
+
+    /// <summary>Guard and lease for one public call; disposing ends both.</summary>
+    private Call Begin()
+    {
         Enter();
         if (!_index.TryAcquire())
         {
             Volatile.Write(ref _busy, 0);
             _index.ThrowDisposed();
         }
-        try
+        return new Call(this);
+    }
+
+    /// <summary>An open call: the reentrancy guard held and the index leased.</summary>
+    private readonly ref struct Call(SparCodeSearcher searcher)
+    {
+        public void Dispose()
         {
-            return SearchCore(history, exclude, k, ids, scores, options);
-        }
-        finally
-        {
-            _index.Release();
-            Volatile.Write(ref _busy, 0);
+            searcher._index.Release();
+            Volatile.Write(ref searcher._busy, 0);
         }
     }
 
@@ -153,24 +201,25 @@ public sealed class SparCodeSearcher
     private int SearchCore(ReadOnlySpan<long> history, ReadOnlySpan<long> exclude, int k, Span<long> ids, Span<float> scores, SearchOptions? options)
     {
         options ??= SearchOptions.Default;
-        CheckK(k, _index.Dimensions.ItemCount);
-        if (ids.Length < k || scores.Length < k)
-        {
-            ThrowShortDestination(k, ids.Length, scores.Length);
-        }
+        ServingRules.CheckK(k, _index.Dimensions.ItemCount);
+        ServingRules.CheckDestinations(k, ids.Length, scores.Length);
         int known = Resolve(history, options.UnknownItems);
         var items = _history.AsSpan(0, known);
-        Span<int> codes = _codes;
         _index.Tower.Tokens(items, _tokens, _scratchA, _scratchB);
-        _index.Tower.Codes(_tokens, codes);
+        _index.Tower.Codes(_tokens, _codes);
+        return SearchFromCodes(ResolveExclusions(options.ExcludeHistory ? items : [], exclude), k, ids, scores, options);
+    }
 
-        int excluded = ResolveExclusions(options.ExcludeHistory ? items : [], exclude);
+    /// <summary>The search after the codes (in <see cref="_codes"/>) and the <paramref name="excluded"/> items of <see cref="_exclude"/> are known.</summary>
+    private int SearchFromCodes(int excluded, int k, Span<long> ids, Span<float> scores, SearchOptions options)
+    {
+        ReadOnlySpan<int> codes = _codes;
         var excludedItems = _exclude.AsSpan(0, excluded);
         // Start the top-k filter at a score k results are known to reach (see ListRankScores).
         _selector.Reset(k, _index.RankScores.Floor(codes, k + excluded));
         var scanCodes = _scanCodes.AsSpan(0, codes.Length);
         codes.CopyTo(scanCodes);
-        SortByListLength(_index.PostingOffsets.Span, scanCodes);
+        ServingRules.SortByListLength(_index.PostingOffsets.Span, scanCodes);
         ScoreWindows(scanCodes, excludedItems);
         if (_results.Length < k)
         {
@@ -187,31 +236,6 @@ public sealed class SparCodeSearcher
             ids[i] = external[_results[i]];
         }
         return count;
-    }
-
-    /// <summary>
-    /// Puts a query's codes in the order their lists are added: by list length ascending, ties by
-    /// position (stable), so the longest list is the one fused with the collect pass, which reads each of
-    /// its postings once instead of twice (one-process A/B, 1M items, 40k postings: p50 63.9 → 60.9 µs).
-    /// Every reference that must reproduce the engine's float sums to the bit (brute-force tests, the GPU
-    /// searcher, the training-side exhaustive evaluation) adds the lists in this order too.
-    /// </summary>
-    /// <param name="postingOffsets">The index's CSR offsets (list c is <c>[offsets[c], offsets[c + 1])</c>).</param>
-    /// <param name="codes">The codes, reordered in place.</param>
-    internal static void SortByListLength(ReadOnlySpan<long> postingOffsets, Span<int> codes)
-    {
-        for (int t = 1; t < codes.Length; t++)
-        {
-            int code = codes[t];
-            long length = postingOffsets[code + 1] - postingOffsets[code];
-            int at = t;
-            while (at > 0 && postingOffsets[codes[at - 1] + 1] - postingOffsets[codes[at - 1]] > length)
-            {
-                codes[at] = codes[at - 1];
-                at--;
-            }
-            codes[at] = code;
-        }
     }
 
     /// <summary>
@@ -377,21 +401,8 @@ public sealed class SparCodeSearcher
     /// <exception cref="InvalidOperationException">Another thread is using this searcher at the same time.</exception>
     public void Encode(ReadOnlySpan<long> history, Span<int> codes, UnknownItemPolicy unknownItems = UnknownItemPolicy.Error)
     {
-        Enter();
-        if (!_index.TryAcquire())
-        {
-            Volatile.Write(ref _busy, 0);
-            _index.ThrowDisposed();
-        }
-        try
-        {
-            EncodeCore(history, codes, unknownItems);
-        }
-        finally
-        {
-            _index.Release();
-            Volatile.Write(ref _busy, 0);
-        }
+        using var call = Begin();
+        EncodeCore(history, codes, unknownItems);
     }
 
     private void EncodeCore(ReadOnlySpan<long> history, Span<int> codes, UnknownItemPolicy unknownItems)
@@ -409,32 +420,11 @@ public sealed class SparCodeSearcher
     /// <summary>Maps history ids to internal ids into <see cref="_history"/>; returns how many are known.</summary>
     private int Resolve(ReadOnlySpan<long> history, UnknownItemPolicy policy)
     {
-        if (history.IsEmpty)
-        {
-            throw new ArgumentException("The history is empty; a query needs at least one item id.", nameof(history));
-        }
         if (_history.Length < history.Length)
         {
             _history = new int[history.Length];
         }
-        var map = _index.File.ItemIds;
-        int known = 0;
-        for (int i = 0; i < history.Length; i++)
-        {
-            if (map.TryGetInternal(history[i], out int item))
-            {
-                _history[known++] = item;
-            }
-            else if (policy == UnknownItemPolicy.Error)
-            {
-                throw new UnknownItemException(history[i], i);
-            }
-        }
-        if (known == 0)
-        {
-            throw new ArgumentException($"None of the {history.Length} history item ids is in the index; a query needs at least one known item.", nameof(history));
-        }
-        return known;
+        return ServingRules.ResolveHistory(_index.File.ItemIds, history, policy, _history);
     }
 
     private int ResolveExclusions(ReadOnlySpan<int> historyItems, ReadOnlySpan<long> exclude)
@@ -512,22 +502,6 @@ public sealed class SparCodeSearcher
         }
         return count;
     }
-
-    internal static void CheckK(int k, int itemCount)
-    {
-        if (k < 1 || k > itemCount)
-        {
-            ThrowBadK(k, itemCount);
-        }
-    }
-
-    [DoesNotReturn]
-    private static void ThrowBadK(int k, int itemCount) =>
-        throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in 1..{itemCount} (the catalogue size).");
-
-    [DoesNotReturn]
-    private static void ThrowShortDestination(int k, int ids, int scores) =>
-        throw new ArgumentException($"Destinations hold {ids} ids and {scores} scores; k = {k} needs at least {k} of each.");
 }
 
 /// <summary>How a searcher collects a window's scores: chosen per window by density, or forced (tests cover both paths).</summary>

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using SparCode.Data;
 using SparCode.Engine;
+using SparCode.Format;
+using SparCode.IndexBuild;
 using static TorchSharp.torch;
 
 namespace SparCode.Training;
@@ -179,122 +181,72 @@ public static class Evaluator
     }
 
     /// <summary>
-    /// Scores every test user exhaustively from the code table, with the torch-side codes: the sparse
-    /// score exactly as the index stores it (Σ_k ReLU(f − τ_c), summed in float in the engine's list
-    /// order: shortest list first, ties by token position; ties and fill as the engine does them) and the
-    /// dense quantized score Σ_k f(ẑ_k, v_i).
+    /// Scores every test user exhaustively from the code table, with the torch-side codes: the sparse score is
+    /// the table's lists (Σ_k ReLU(f − τ_c)) served by the engine itself from those codes
+    /// (<see cref="SparCodeSearcher.SearchCodes"/> on a temporary index written from the table: the engine's list
+    /// order, float sums, ties and fill), and the dense quantized score Σ_k f(ẑ_k, v_i) is ranked in full.
     /// </summary>
     public static (EvaluationRow Sparse, EvaluationRow Dense, ExhaustiveResults Results) Exhaustive(TrainedModel model, SequenceDataset data, CodeTable table)
     {
+        ArgumentNullException.ThrowIfNull(table);
         var clock = Stopwatch.StartNew();
         var o = model.Options;
         var users = TestUsers(data);
         int n = data.ItemCount;
-        var popularity = data.TrainPopularity();
-        var fallback = Enumerable.Range(0, n).OrderByDescending(i => popularity[i]).ThenBy(i => i).ToArray();
         var sparse = new RankingMetrics();
         var dense = new RankingMetrics();
         var results = new ExhaustiveResults(users, new long[users.Length * MaxK], new float[users.Length * MaxK], new int[users.Length * o.UserTokens]);
-        var acc = new float[n];
         var denseAcc = new float[n];
-        var excluded = new HashSet<int>();
-        var listLength = ListLengths(table);
-        var order = new int[o.UserTokens];
-        var orderKey = new long[o.UserTokens];
-        int index = 0;
-        foreach (var chunk in users.Chunk(4096))
+        var exclude = new List<long>();
+        string path = Path.Combine(Path.GetTempPath(), $"sparcode-exhaustive-{Guid.NewGuid():N}.sci");
+        try
         {
-            var rows = chunk.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
-            var codes = CodeTable.EncodeCodes(model.SparCode, data.Sequences, rows, o);
-            for (int r = 0; r < rows.Length; r++, index++)
+            Exporter.WriteScored(model, data, table, new SparsityOptions { Density = 0, MaxPerCode = table.Keep }, path);
+            using var index = SparCodeIndex.Open(path, IndexValidation.SkipChecksum);
+            var searcher = index.CreateSearcher();
+            int at = 0;
+            foreach (var chunk in users.Chunk(4096))
             {
-                var seq = data.Sequences[rows[r].u];
-                Array.Clear(acc);
-                Array.Clear(denseAcc);
-                for (int t = 0; t < o.UserTokens; t++)
+                var rows = chunk.Select(u => (u, data.Sequences[u].Length - 1)).ToArray();
+                var codes = CodeTable.EncodeCodes(model.SparCode, data.Sequences, rows, o);
+                for (int r = 0; r < rows.Length; r++, at++)
                 {
-                    int code = table.Remap[codes[r * o.UserTokens + t]];
-                    results.Codes[index * o.UserTokens + t] = code;
-                    order[t] = table.Row(code);
-                    orderKey[t] = (long)listLength[order[t]] * o.UserTokens + t;
-                }
-                // Shortest list first, equal lengths in token order, as the engine's SortByListLength.
-                Array.Sort(orderKey, order);
-                foreach (int row in order)
-                {
-                    var f = table.Scores.AsSpan(row * n, n);
-                    float tau = table.Thresholds[row];
-                    for (int i = 0; i < n; i++)
+                    var seq = data.Sequences[rows[r].u];
+                    var userCodes = codes.AsSpan(r * o.UserTokens, o.UserTokens);
+                    Array.Clear(denseAcc);
+                    for (int t = 0; t < o.UserTokens; t++)
                     {
-                        if (f[i] > tau)
+                        int code = table.Remap[userCodes[t]];
+                        results.Codes[at * o.UserTokens + t] = code;
+                        var f = table.Scores.AsSpan(table.Row(code) * n, n);
+                        for (int i = 0; i < n; i++)
                         {
-                            acc[i] += f[i] - tau;
+                            denseAcc[i] += f[i];
                         }
-                        denseAcc[i] += f[i];
                     }
-                }
-                excluded.Clear();
-                foreach (int i in seq.AsSpan(0, seq.Length - 1))
-                {
-                    excluded.Add(i);
-                }
-                var ids = results.Ids.AsSpan(index * MaxK, MaxK);
-                var scores = results.Scores.AsSpan(index * MaxK, MaxK);
-                TopKLikeEngine(acc, excluded, fallback, ids, scores);
-                int rank = ids.IndexOf(seq[^1]);
-                sparse.Add(rank);
-                dense.Add(RankingMetrics.Rank(denseAcc, seq[^1], seq.AsSpan(0, seq.Length - 1)));
-                for (int j = 0; j < MaxK; j++)
-                {
-                    ids[j] = data.ItemIds[ids[j]];
+                    exclude.Clear();
+                    foreach (int i in seq.AsSpan(0, seq.Length - 1))
+                    {
+                        exclude.Add(data.ItemIds[i]);
+                    }
+                    var ids = results.Ids.AsSpan(at * MaxK, MaxK);
+                    var scores = results.Scores.AsSpan(at * MaxK, MaxK);
+                    int count = searcher.SearchCodes(userCodes, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(exclude), MaxK, ids, scores);
+                    ids[count..].Fill(-1);
+                    scores[count..].Fill(float.NegativeInfinity);
+                    sparse.Add(ids.IndexOf(data.ItemIds[seq[^1]]));
+                    dense.Add(RankingMetrics.Rank(denseAcc, seq[^1], seq.AsSpan(0, seq.Length - 1)));
                 }
             }
+        }
+        finally
+        {
+            File.Delete(path);
         }
         double seconds = clock.Elapsed.TotalSeconds;
         return (EvaluationRow.From("SparCode exhaustive, quantized + thresholds (= index contents)", sparse, seconds),
             EvaluationRow.From("SparCode exhaustive, quantized dense (no threshold)", dense, seconds),
             results);
-    }
-
-    /// <summary>Each code table row's posting-list length in the index, by the export's own keep rule.</summary>
-    private static int[] ListLengths(CodeTable table)
-    {
-        return [.. table.Postings().Items.Select(items => items.Length)];
-    }
-
-    /// <summary>Top-50 internal ids as the engine orders them: positive scores descending (ties by smaller id), then score-0 items in fallback order.</summary>
-    private static void TopKLikeEngine(float[] acc, HashSet<int> excluded, int[] fallback, Span<long> ids, Span<float> scores)
-    {
-        var positive = new List<int>();
-        for (int i = 0; i < acc.Length; i++)
-        {
-            if (acc[i] > 0 && !excluded.Contains(i))
-            {
-                positive.Add(i);
-            }
-        }
-        positive.Sort((a, b) => acc[a] != acc[b] ? acc[b].CompareTo(acc[a]) : a.CompareTo(b));
-        int count = 0;
-        for (; count < Math.Min(positive.Count, ids.Length); count++)
-        {
-            ids[count] = positive[count];
-            scores[count] = acc[positive[count]];
-        }
-        var taken = new HashSet<int>(positive.Take(count));
-        for (int f = 0; f < fallback.Length && count < ids.Length; f++)
-        {
-            int item = fallback[f];
-            if (!excluded.Contains(item) && !taken.Contains(item))
-            {
-                ids[count] = item;
-                scores[count++] = 0f;
-            }
-        }
-        for (; count < ids.Length; count++)
-        {
-            ids[count] = -1;
-            scores[count] = float.NegativeInfinity;
-        }
     }
 
     /// <summary>Serves every test user's history through the engine from the exported index, k = 50.</summary>

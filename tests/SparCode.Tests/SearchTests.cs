@@ -85,8 +85,31 @@ public sealed class SearchTests : IDisposable
                 var (expectedIds, expectedScores) = BruteForce.Search(index.File, codes, excluded, k, fill);
                 Assert.Equal(expectedIds, ids[..count]);
                 Assert.Equal(expectedScores, scores[..count]);
+
+                // The same codes given from outside (the evaluation's path) rank the same, bit for bit.
+                var codeIds = new long[k];
+                var codeScores = new float[k];
+                long[] exclusion = [.. (excludeHistory ? histories[q] : []).Concat(exclude)];
+                int codeCount = searcher.SearchCodes(codes, exclusion, k, codeIds, codeScores, options);
+                Assert.Equal(ids[..count], codeIds[..codeCount]);
+                Assert.Equal(scores[..count], codeScores[..codeCount]);
             }
         }
+    }
+
+    [Fact]
+    public void Search_codes_refuses_bad_codes_naming_them()
+    {
+        using var index = SparCodeIndex.Open(SmallIndexes.Write(_dir, SmallIndexes.Contents(7), "codes.sci"));
+        var searcher = index.CreateSearcher();
+        var (ids, scores) = (new long[5], new float[5]);
+        int tokens = index.Dimensions.UserTokens, codes = index.Dimensions.CodeCount;
+        Assert.Contains($"this index's queries have K_u = {tokens}", Assert.Throws<ArgumentException>(() => searcher.SearchCodes(new int[tokens + 1], [], 5, ids, scores)).Message);
+        var bad = new int[tokens];
+        bad[^1] = codes;
+        Assert.Contains($"Code {codes} (token {tokens - 1}) is not in [0, {codes})", Assert.Throws<ArgumentException>(() => searcher.SearchCodes(bad, [], 5, ids, scores)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => searcher.SearchCodes(new int[tokens], [], 0, ids, scores));
+        Assert.Equal(5, searcher.SearchCodes(new int[tokens], [], 5, ids, scores));
     }
 
     [Fact]
