@@ -11,7 +11,7 @@ namespace SparCode.Training;
 /// <see cref="Exporter.Write"/>, streamed code block by code block so that the dense code × item matrix is never held.
 /// </summary>
 /// <remarks>
-/// The network's interaction MLP is split as the spec's first-layer decomposition (<c>W_u·ẑ</c> once per used code,
+/// The network's interaction MLP is split by the first-layer decomposition (docs/method.md#first-layer-decomposition: <c>W_u·ẑ</c> once per used code,
 /// <c>W_v·v_i + b₁</c> once per item) and the remaining layers run as tiled GEMMs on the device (with the dot path,
 /// <c>⟨ẑ, v[0..D)⟩</c> is added per pair). Each code's τ_c is the
 /// (keep+1)-th largest of <em>these</em> scores (ties counted, as <c>topk</c> does; just below the smallest when every

@@ -322,7 +322,7 @@ internal abstract class RecommenderNet : nn.Module
 }
 
 /// <summary>
-/// SparCode (docs/sparcode-method.md): query tower → K_u token heads → product VQ (EMA, dead-code
+/// SparCode (docs/method.md): query tower → K_u token heads → product VQ (EMA, dead-code
 /// re-seeding, straight-through) → all-to-all MLP f over [ẑ_k ; v_i], with v_i the K_i item heads.
 /// The first layer of f is split as <c>W_u·ẑ + W_v·v</c> (the first-layer decomposition), so the
 /// user part is computed once per token and the item part once per item, in training and export.

@@ -55,7 +55,7 @@ public enum NegativeSampling
 }
 
 /// <summary>
-/// Every hyperparameter of training, with the spec's defaults (docs/sparcode-method.md) unless noted.
+/// Every hyperparameter of training, with the reference defaults of the method (docs/method.md#notation) unless noted.
 /// Saved as <c>model.json</c> next to the weights so that export and evaluation rebuild the same model.
 /// </summary>
 public sealed record TrainOptions
