@@ -2,7 +2,7 @@ namespace SparCode.Kernels.Gpu;
 
 /// <summary>
 /// The all-to-all interaction MLP <c>f([z; v])</c> of SparCode, with its first layer split as in the
-/// spec's first-layer decomposition: <c>h₁ = ReLU(W_u·z + W_v·v + b₁)</c>, then hidden layers
+/// first-layer decomposition (docs/method.md#first-layer-decomposition): <c>h₁ = ReLU(W_u·z + W_v·v + b₁)</c>, then hidden layers
 /// <c>h_l = ReLU(W_l·h_{l−1} + b_l)</c>, then <c>f = w_out·h + b_out</c>, plus <c>⟨z, v[0..D)⟩</c> when
 /// <see cref="DotPath"/> is set. All matrices are row-major <c>outputs × inputs</c>.
 /// </summary>

@@ -18,9 +18,8 @@ public sealed record SyntheticTwoTowerOptions
     /// <summary>Spread of an item around its cluster centre, relative to the centre's unit length.</summary>
     public float Spread { get; init; } = 0.6f;
 
-    /// <summary>σ of the log-normal item norm (popularity), so that inner product differs from cosine. Larger spreads
-    /// hurt HNSW recall under the inner-product metric markedly (measured on 30k items, spread 0.6, √n clusters:
-    /// ef = 100 gave recall@50 0.96 at σ = 0 and 0.82 at σ = 0.25).</summary>
+    /// <summary>σ of the log-normal item norm (popularity), so that inner product differs from cosine. Kept small
+    /// because larger spreads lower HNSW recall under the inner-product metric markedly (perf/results/2026-12-02-code-notes).</summary>
     public float NormSpread { get; init; } = 0.1f;
 
     /// <summary>Seed.</summary>

@@ -10,9 +10,8 @@ namespace SparCode.Engine;
 /// lowers a sum, so an item's total is at least its score in any one of the query's lists. If a list
 /// holds at least <c>k + e</c> items scoring ≥ s (e = the excluded items), at least k items that may
 /// be returned total ≥ s, so the k-th best result is ≥ s and nothing below s can enter the top k.
-/// Starting the filter there instead of at "anything positive" removes most heap work (one-process
-/// A/B on the 1M-item benchmark index under load, k = 50: cold p50 ~70 → 61–63 µs; an oracle
-/// threshold gave ~56). Built once when the index is opened, in one pass over the scores.
+/// Starting the filter there instead of at "anything positive" removes most heap work
+/// (perf/results/2026-12-02-code-notes). Built once when the index is opened, in one pass over the scores.
 /// </remarks>
 internal sealed class ListRankScores
 {
@@ -35,8 +34,8 @@ internal sealed class ListRankScores
     /// One pass per list: each score goes to one of 256 equal-width buckets over [0, max], which keep a
     /// count and their smallest score. Walking down from the top bucket, the first bucket at which the
     /// running count reaches r gives its smallest score: at least r postings score that much, because
-    /// the bucket of a larger score is never lower. Spread over the cores; with the window table it made
-    /// opening the 1M-item index (46M postings) take 0.3 s instead of 0.2 s (a top-1024 heap took 0.9 s).
+    /// the bucket of a larger score is never lower. Spread over the cores. Buckets rather than a per-list
+    /// top-1024 heap keep the cost of opening an index small (perf/results/2026-12-02-code-notes).
     /// </remarks>
     internal static ListRankScores Build(ReadOnlyMemory<long> offsets, ReadOnlyMemory<float> scores, ReadOnlyMemory<float> listMax)
     {

@@ -6,9 +6,8 @@ namespace SparCode.Engine;
 /// by a table read instead of a galloping search through the list.
 /// </summary>
 /// <remarks>
-/// Built once when the index is opened, in one pass over the ids. Saves the 4 lists × n_items / 2^16
-/// searches of a query (they took ~3.7 µs cold at 1M items, where the probes missed the cache; one-process
-/// A/B: 59.1–62.0 → 57.0–59.0 µs per query).
+/// Built once when the index is opened, in one pass over the ids. Saves the K_u lists × n_items / 2^16
+/// searches of a query, whose probes miss the cache on a large catalogue (perf/results/2026-12-02-code-notes).
 /// </remarks>
 internal sealed class ListWindows
 {

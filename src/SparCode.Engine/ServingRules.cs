@@ -114,7 +114,7 @@ internal static class ServingRules
     /// Puts a query's codes in the order their lists are added: by list length ascending, ties by position
     /// (stable), so the longest list is the one fused with the collect pass and read once. Every reference
     /// that must reproduce the engine's float sums to the bit adds the lists in this order too
-    /// (perf/results/2026-11-29-engine-2 measured the fused longest list).
+    /// (measurements in perf/results/2026-12-02-code-notes).
     /// </summary>
     /// <param name="postingOffsets">The index's CSR offsets (list c is <c>[offsets[c], offsets[c + 1])</c>).</param>
     /// <param name="codes">The codes, reordered in place.</param>

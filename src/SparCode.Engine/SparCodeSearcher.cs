@@ -21,13 +21,13 @@ namespace SparCode.Engine;
 /// </remarks>
 public sealed class SparCodeSearcher
 {
-    /// <summary>Items per accumulation window: 2^16 floats = 256 KiB, inside a 1–2 MiB L2 (measured 27% faster than a catalogue-sized accumulator at 1M items).</summary>
+    /// <summary>Items per accumulation window: 2^16 floats = 256 KiB, so the accumulator stays in a 1–2 MiB L2 however large the catalogue (perf/results/2026-12-02-code-notes).</summary>
     internal const int DefaultWindow = 1 << 16;
 
     /// <summary>
     /// A window with at least one posting per this many slots is collected by a SIMD pass over all its
-    /// slots instead of per posting. TopKBenchmarks puts the break-even near one posting per 12 slots
-    /// with AVX-512 and per 8 with AVX2; 8 is the conservative choice for both.
+    /// slots instead of per posting. At one posting per 8 slots the SIMD pass already wins on every instruction
+    /// set TopKBenchmarks measured, so it is never chosen where it loses (perf/results/2026-12-02-code-notes).
     /// </summary>
     internal const int DenseCollectSlotsPerPosting = 8;
 

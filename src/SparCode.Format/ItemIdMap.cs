@@ -16,9 +16,9 @@ namespace SparCode.Format;
 /// (also used past 32M items, where it is the smaller of the two).
 /// </para>
 /// <para>
-/// The old <see cref="Dictionary{TKey, TValue}"/> used <c>long.GetHashCode</c>, which folds the two halves
-/// with xor: ids <c>(i &lt;&lt; 32) | i</c> all hashed to 0, so 100k of them took 18.5 s to build and
-/// 157 µs per lookup, and 1M about an hour (issue 13, F5). Immutable and thread-safe.
+/// Not <see cref="Dictionary{TKey, TValue}"/>: <c>long.GetHashCode</c> folds the two halves with xor, so ids
+/// <c>(i &lt;&lt; 32) | i</c> all hash to 0 and a hostile file makes every lookup linear (perf/results/2026-12-02-code-notes).
+/// Immutable and thread-safe.
 /// </para>
 /// </remarks>
 public sealed class ItemIdMap

@@ -9,9 +9,8 @@ namespace SparCode.Training;
 /// TorchSharp 0.107 passes temporaries to native code by handle: the <c>alpha</c> Scalar of every tensor
 /// <c>+</c>/<c>−</c>, the Scalars of the optimizers' <c>mul_(β)</c>/<c>add_(g, alpha)</c>, intermediate tensors. The
 /// JIT may treat such an object as dead once its handle is read, so a GC during the native call can finalize
-/// it and free the native Scalar or tensor while libtorch reads it (dotnet/TorchSharp PRs 1434 and 1496). Here
-/// that killed 2 of 4 Beauty trainings (in epochs 1 and 13) on the loaded 2-core machine, with "Expected false to be
-/// true ... toFloat" from <c>add_Tensor</c>. Inside a no-GC region no collection runs, so nothing used by a call
+/// it and free the native Scalar or tensor while libtorch reads it (dotnet/TorchSharp PRs 1434 and 1496), which
+/// fails a training with an error from libtorch (perf/results/2026-12-02-code-notes). Inside a no-GC region no collection runs, so nothing used by a call
 /// in flight can be finalized; the temporaries are collected between spans, after their calls returned.
 /// If the runtime refuses the region, or a span allocates more than the budget, the span runs as before.
 /// <para>The region is process-wide, so concurrent spans (two trainings in one process, as parallel test

@@ -110,7 +110,7 @@ internal sealed class MeanTower : QueryTower
     private static Tensor Mask(Tensor history)
     {
         // An explicit, disposed Scalar: an implicitly converted one can be finalized while libtorch still
-        // reads it (a training run once failed here with "Unknown scalar type"; TorchSharp PR 1434).
+        // reads it (TorchSharp PR 1434; perf/results/2026-12-02-code-notes).
         using var padding = (TorchSharp.Scalar)0L;
         return history.ne(padding).unsqueeze(-1).to_type(ScalarType.Float32);
     }
@@ -232,11 +232,10 @@ internal sealed class SelfAttentionBlock : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// Weight initialization (ours). TorchSharp's default Linear init (uniform ±1/√fan_in) shrinks the
-/// standard deviation of a ReLU layer's output about 2.4× per layer and adds biases of about the same
-/// size as the signal, so after the 4-layer tower and the token heads the user-dependent part of a token
-/// was about 10⁻⁴ of its norm: every user got the same token and the same code (measured on the demo
-/// data: token std across users 1e-4 against a mean norm of 1.2, query-side gradients 10⁻³–10⁻⁴).
-/// He-normal weights (std gain/√fan_in) with zero biases keep the scale through the layers.
+/// standard deviation of a ReLU layer's output at every layer and adds biases of about the size of the
+/// signal, so after the tower and the token heads almost nothing of a token depends on the user and every
+/// user lands on the same codes. He-normal weights (std gain/√fan_in) with zero biases keep the scale through
+/// the layers (docs/method.md#initialization; the measurement: perf/results/2026-12-02-code-notes).
 /// </summary>
 internal static class Init
 {
@@ -322,7 +321,7 @@ internal abstract class RecommenderNet : nn.Module
 }
 
 /// <summary>
-/// SparCode (docs/sparcode-method.md): query tower → K_u token heads → product VQ (EMA, dead-code
+/// SparCode (docs/method.md): query tower → K_u token heads → product VQ (EMA, dead-code
 /// re-seeding, straight-through) → all-to-all MLP f over [ẑ_k ; v_i], with v_i the K_i item heads.
 /// The first layer of f is split as <c>W_u·ẑ + W_v·v</c> (the first-layer decomposition), so the
 /// user part is computed once per token and the item part once per item, in training and export.
@@ -599,8 +598,8 @@ internal sealed class SparCodeNet : RecommenderNet
     public Tensor PairScores(Tensor userPart, Tensor itemPart)
     {
         long c = userPart.shape[0], n = itemPart.shape[0];
-        // Each intermediate [chunk, n, width] stays near 2^24 floats (64 MiB); the old bound was 16× that, and with
-        // several intermediates alive the Beauty validation peaked at 4.7 GB resident.
+        // Each intermediate [chunk, n, width] stays near 2^24 floats (64 MiB), because several are alive at once
+        // (perf/results/2026-12-02-code-notes).
         long chunk = Math.Max(1, Math.Min(c, (1L << 24) / Math.Max(1, n * (long)_o.MlpWidth)));
         var outputs = new List<Tensor>();
         for (long s = 0; s < c; s += chunk)

@@ -55,7 +55,7 @@ public enum NegativeSampling
 }
 
 /// <summary>
-/// Every hyperparameter of training, with the spec's defaults (docs/sparcode-method.md) unless noted.
+/// Every hyperparameter of training, with the reference defaults of the method (docs/method.md#notation) unless noted.
 /// Saved as <c>model.json</c> next to the weights so that export and evaluation rebuild the same model.
 /// </summary>
 public sealed record TrainOptions
@@ -155,8 +155,8 @@ public sealed record TrainOptions
 
     /// <summary>
     /// SparCode: at most this many target positions per batch enter the pair loss, sampled uniformly (every
-    /// position's tokens are still quantized and update the codebooks). 0: all. Ours: 256, the pair-loss cost of
-    /// the old one-example-per-prefix batch.
+    /// position's tokens are still quantized and update the codebooks). 0: all. Ours: 256, which bounds the
+    /// cost of f per batch (perf/results/2026-12-02-code-notes).
     /// </summary>
     public int PairPositions { get; init; } = 256;
 
@@ -191,8 +191,8 @@ public sealed record TrainOptions
     public int Seed { get; init; } = 1;
 
     /// <summary>
-    /// Torch intra-op threads (0: all cores). Ours: 1, because on a loaded 2-core machine 2 threads ran
-    /// 0.5 batch/s against 7.3 batch/s for 1 thread (OpenMP spin-waiting under oversubscription).
+    /// Torch intra-op threads (0: all cores). Ours: 1, because on a shared machine OpenMP threads spin-wait
+    /// under oversubscription and several threads train far slower than one (perf/results/2026-12-02-code-notes).
     /// </summary>
     public int Threads { get; init; } = 1;
 
