@@ -497,26 +497,15 @@ public sealed class IndexFile : IDisposable
                 $"the file has {weights} interaction weight and {biases} bias sections; expected the same count, 2..{IndexLayout.MaxInteractionLayers}.");
         }
         var tokens = Entry(SectionKind.ItemTokens, 0);
-        if (tokens.Columns is < 1 or > 1 << 16)
+        var shapes = Enumerable.Range(0, weights).Select(l => Entry(SectionKind.InteractionWeight, l)).Select(e => (e.Rows, e.Columns)).ToArray();
+        if (IndexLayout.RefineShapeProblem(Dimensions.TokenDim, tokens.Columns, shapes, dotPath: false) is { } problem)
         {
-            throw Corrupt(CorruptionKind.ShapeMismatch, $"section ItemTokens[0] has {tokens.Columns} columns; expected 1..65536.");
+            throw Corrupt(CorruptionKind.ShapeMismatch, problem);
         }
         expect(SectionKind.ItemTokens, 0, Dimensions.ItemCount, tokens.Columns);
-        long width = Dimensions.TokenDim + tokens.Columns;
         for (int l = 0; l < weights; l++)
         {
-            long outputs = Entry(SectionKind.InteractionWeight, l).Rows;
-            if (outputs < 1)
-            {
-                throw Corrupt(CorruptionKind.ShapeMismatch, $"section InteractionWeight[{l}] has {outputs} rows; expected at least 1.");
-            }
-            expect(SectionKind.InteractionWeight, l, outputs, width);
-            expect(SectionKind.InteractionBias, l, outputs, 1);
-            width = outputs;
-        }
-        if (width != 1)
-        {
-            throw Corrupt(CorruptionKind.ShapeMismatch, $"the last interaction layer has {width} outputs; expected 1 (the score f).");
+            expect(SectionKind.InteractionBias, l, shapes[l].Rows, 1);
         }
         if (flags)
         {
@@ -526,9 +515,9 @@ public sealed class IndexFile : IDisposable
             {
                 throw Corrupt(CorruptionKind.ShapeMismatch, $"interaction flags are 0x{value:X}; expected only bit 0 (dot path).");
             }
-            if (InteractionDotPath && tokens.Columns < Dimensions.TokenDim)
+            if (IndexLayout.RefineShapeProblem(Dimensions.TokenDim, tokens.Columns, shapes, InteractionDotPath) is { } dotProblem)
             {
-                throw Corrupt(CorruptionKind.ShapeMismatch, $"the dot path needs item tokens of at least D = {Dimensions.TokenDim} floats; they have {tokens.Columns}.");
+                throw Corrupt(CorruptionKind.ShapeMismatch, dotProblem);
             }
         }
     }

@@ -70,6 +70,42 @@ public static class IndexLayout
 
     /// <summary>Rounds <paramref name="offset"/> up to <see cref="SectionAlignment"/>.</summary>
     public static long Align(long offset) => (offset + SectionAlignment - 1) & ~(long)(SectionAlignment - 1);
+
+    /// <summary>
+    /// The refine sections' shape rule, one check for the writer and the reader: item tokens of 1..65536 floats,
+    /// 2..<see cref="MaxInteractionLayers"/> interaction layers chained from <c>D + K_i·D</c> inputs down to one
+    /// output, and with the dot path item tokens of at least D floats.
+    /// </summary>
+    /// <param name="tokenDim">D.</param>
+    /// <param name="itemTokenDim">Size of an item token, K_i·D.</param>
+    /// <param name="layers">Each layer's (outputs, inputs), first to last.</param>
+    /// <param name="dotPath">Whether f adds the dot path.</param>
+    /// <returns>Null if the shapes are consistent, else what is wrong.</returns>
+    internal static string? RefineShapeProblem(int tokenDim, long itemTokenDim, IReadOnlyList<(long Outputs, long Inputs)> layers, bool dotPath)
+    {
+        if (itemTokenDim is < 1 or > 1 << 16)
+        {
+            return $"the item token size is {itemTokenDim}; expected 1..65536.";
+        }
+        if (layers.Count < 2 || layers.Count > MaxInteractionLayers)
+        {
+            return $"the interaction MLP has {layers.Count} layers; expected 2..{MaxInteractionLayers}.";
+        }
+        long inputs = tokenDim + itemTokenDim;
+        for (int l = 0; l < layers.Count; l++)
+        {
+            if (layers[l].Inputs != inputs || layers[l].Outputs < 1)
+            {
+                return $"interaction layer {l} is {layers[l].Outputs} × {layers[l].Inputs}; expected at least one output and {inputs} inputs.";
+            }
+            inputs = layers[l].Outputs;
+        }
+        if (inputs != 1)
+        {
+            return $"the last interaction layer has {inputs} outputs; expected 1 (the score f).";
+        }
+        return dotPath && itemTokenDim < tokenDim ? $"the dot path needs item tokens of at least D = {tokenDim} floats; they have {itemTokenDim}." : null;
+    }
 }
 
 /// <summary>What a section holds. Readers skip kinds they do not know, so later versions can add sections.</summary>
@@ -194,6 +230,7 @@ public enum ElementType : uint
 
     /// <summary>IEEE 754 float32.</summary>
     Float32 = 4,
+
 }
 
 /// <summary>One row of the section table.</summary>

@@ -309,41 +309,20 @@ public static class IndexWriter
 
         void AddRefine(RefineModel refine)
         {
-            if (refine.ItemTokenDim < 1 || refine.ItemTokenDim > 1 << 16)
+            var shapes = refine.Interaction.Select(l => ((long)l.Outputs, (long)l.Inputs)).ToArray();
+            if (IndexLayout.RefineShapeProblem(dims.TokenDim, refine.ItemTokenDim, shapes, refine.DotPath) is { } problem)
             {
-                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, $"the item token size is {refine.ItemTokenDim}; expected 1..65536.");
+                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, problem);
             }
             Add(SectionKind.ItemTokens, 0, ElementType.Float32, dims.ItemCount, refine.ItemTokenDim, refine.ItemTokens);
-            int layers = refine.Interaction.Count;
-            if (layers < 2 || layers > IndexLayout.MaxInteractionLayers)
-            {
-                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path,
-                    $"the interaction MLP has {layers} layers; expected 2..{IndexLayout.MaxInteractionLayers}.");
-            }
-            int inputs = dims.TokenDim + refine.ItemTokenDim;
-            for (int l = 0; l < layers; l++)
+            for (int l = 0; l < refine.Interaction.Count; l++)
             {
                 var layer = refine.Interaction[l];
-                if (layer.Inputs != inputs || layer.Outputs < 1)
-                {
-                    throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path,
-                        $"interaction layer {l} is {layer.Outputs} × {layer.Inputs}; expected at least one output and {inputs} inputs.");
-                }
                 Add(SectionKind.InteractionWeight, l, ElementType.Float32, layer.Outputs, layer.Inputs, layer.Weights);
                 Add(SectionKind.InteractionBias, l, ElementType.Float32, layer.Outputs, 1, layer.Bias);
-                inputs = layer.Outputs;
-            }
-            if (inputs != 1)
-            {
-                throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path, $"the last interaction layer has {inputs} outputs; expected 1 (the score f).");
             }
             if (refine.DotPath)
             {
-                if (refine.ItemTokenDim < dims.TokenDim)
-                {
-                    throw new CorruptIndexException(CorruptionKind.ShapeMismatch, path,
-                        $"the dot path needs item tokens of at least D = {dims.TokenDim} floats; they have {refine.ItemTokenDim}.");
-                }
                 Add(SectionKind.InteractionFlags, 0, ElementType.Int32, 1, 1, new[] { IndexLayout.InteractionDotPathFlag });
             }
         }

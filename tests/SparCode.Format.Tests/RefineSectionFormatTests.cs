@@ -90,7 +90,7 @@ public sealed class RefineSectionFormatTests : IDisposable
             int row = TableRow(s, SectionKind.InteractionWeight, 1);
             BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(row + 8), 12);
             BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(row + 16), 7);
-        }, CorruptionKind.ShapeMismatch, "section InteractionWeight[1] is 12 × 7; expected 12 × 12");
+        }, CorruptionKind.ShapeMismatch, "interaction layer 1 is 12 × 7; expected at least one output and 12 inputs");
         Corrupt((b, s) => BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan((int)s.Single(e => e.Kind == SectionKind.ItemTokens).Offset + 4 * 7), float.PositiveInfinity),
             CorruptionKind.NonFiniteValue, "ItemTokens[0][7] is ");
     }
