@@ -1,4 +1,3 @@
-using SparCode.Format;
 using SparCode.Synthetic;
 
 namespace SparCode.Engine.Gpu.Tests;
@@ -18,31 +17,18 @@ public sealed class DeviceCollection : ICollectionFixture<DeviceFixture>;
 [Collection("device")]
 public sealed class GpuSearcherTests(DeviceFixture fixture) : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("sparcode-gpu-tests-").FullName;
+    private readonly TempDirectory _folder = new();
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     private SparCodeIndex Open(int seed, int items, int postings, bool remap = false)
     {
-        var contents = SyntheticIndex.Create(new SyntheticOptions
-        {
-            ItemCount = items,
-            EmbeddingDim = 16,
-            HistoryLength = 5,
-            UserTokens = 3,
-            Subspaces = 2,
-            CodebookSize = 5,
-            TokenDim = 8,
-            HiddenWidths = [24, 20],
-            MeanPostingsPerList = postings,
-            Seed = seed,
-        });
+        var contents = SyntheticIndex.Create(SmallIndexes.Options(seed) with { ItemCount = items, CodebookSize = 5, MeanPostingsPerList = postings });
         if (remap)
         {
             contents = contents with { CodeRemap = [.. Enumerable.Range(0, contents.Dimensions.CodeCount).Select(c => c & ~1)] };
         }
-        string path = Path.Combine(_folder, $"{seed}-{items}-{remap}.sci");
-        IndexWriter.Write(path, contents);
+        string path = SmallIndexes.Write(_folder, contents, $"{seed}-{items}-{remap}.sci");
         return SparCodeIndex.Open(path);
     }
 
@@ -54,6 +40,19 @@ public sealed class GpuSearcherTests(DeviceFixture fixture) : IDisposable
             offsets[q + 1] = offsets[q] + histories[q].Length;
         }
         return ([.. histories.SelectMany(h => h)], offsets);
+    }
+
+    /// <summary>One GPU batch against the CPU engine's batch: counts, ids and score bits.</summary>
+    private static void AssertSameAsCpu(SparCodeIndex index, GpuSearcher gpu, long[] flat, int[] offsets, int k, SearchOptions options)
+    {
+        int queries = offsets.Length - 1;
+        var (ids, scores, counts) = (new long[queries * k], new float[queries * k], new int[queries]);
+        gpu.SearchBatch(flat, offsets, k, ids, scores, counts, options);
+        var (expectedIds, expectedScores, expectedCounts) = (new long[queries * k], new float[queries * k], new int[queries]);
+        index.SearchBatch(flat, offsets, k, expectedIds, expectedScores, expectedCounts, options);
+        Assert.Equal(expectedCounts, counts);
+        Assert.Equal(expectedIds, ids);
+        Assert.Equal(expectedScores, scores);
     }
 
     [Theory]
@@ -89,17 +88,7 @@ public sealed class GpuSearcherTests(DeviceFixture fixture) : IDisposable
         var (flat, offsets) = Batch(histories);
         foreach (var options in new[] { SearchOptions.Default, new SearchOptions { FillToK = false }, new SearchOptions { ExcludeHistory = false } })
         {
-            var ids = new long[queries * k];
-            var scores = new float[queries * k];
-            var counts = new int[queries];
-            gpu.SearchBatch(flat, offsets, k, ids, scores, counts, options);
-            var expectedIds = new long[queries * k];
-            var expectedScores = new float[queries * k];
-            var expectedCounts = new int[queries];
-            index.SearchBatch(flat, offsets, k, expectedIds, expectedScores, expectedCounts, options);
-            Assert.Equal(expectedCounts, counts);
-            Assert.Equal(expectedIds, ids);
-            Assert.Equal(expectedScores, scores);
+            AssertSameAsCpu(index, gpu, flat, offsets, k, options);
         }
     }
 
@@ -112,17 +101,7 @@ public sealed class GpuSearcherTests(DeviceFixture fixture) : IDisposable
         foreach (var (k, queries, length, seed) in new[] { (3, 5, 2, 1), (40, 11, 12, 2), (3, 9, 20, 3), (17, 2, 1, 4) })
         {
             var (flat, offsets) = Batch(SyntheticIndex.Histories(400, queries, length, seed));
-            var ids = new long[queries * k];
-            var scores = new float[queries * k];
-            var counts = new int[queries];
-            gpu.SearchBatch(flat, offsets, k, ids, scores, counts);
-            var expectedIds = new long[queries * k];
-            var expectedScores = new float[queries * k];
-            var expectedCounts = new int[queries];
-            index.SearchBatch(flat, offsets, k, expectedIds, expectedScores, expectedCounts);
-            Assert.Equal(expectedCounts, counts);
-            Assert.Equal(expectedIds, ids);
-            Assert.Equal(expectedScores, scores);
+            AssertSameAsCpu(index, gpu, flat, offsets, k, SearchOptions.Default);
         }
     }
 
