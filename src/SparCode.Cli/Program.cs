@@ -17,10 +17,10 @@ app.Configure(config =>
     config.UseStrictParsing();
     // Parser and validation errors reach the handler below instead of Spectre's report on standard output.
     config.PropagateExceptions();
-    config.AddCommand<TrainDemoCommand>("demo")
+    config.AddCommand<DemoCommand>("demo")
         .WithDescription("The method end to end on embedded synthetic data: train two-tower and SparCode, export the index, evaluate every row, serve a few queries.")
         .WithExample("demo");
-    config.AddCommand<DemoCommand>("serve-demo")
+    config.AddCommand<ServeDemoCommand>("serve-demo")
         .WithDescription("Engine only: synthesize, write, verify, inspect and query an index, then time single-threaded and batched search.")
         .WithExample("serve-demo")
         .WithExample("serve-demo", "--items", "50000", "--queries", "500");

@@ -112,7 +112,7 @@ public static class Exporter
     /// <param name="path">The index file to write (atomically).</param>
     /// <param name="log">Receives progress lines.</param>
     /// <param name="refineSections">Also write the refine sections.</param>
-    public static ExportReport WriteScored(TrainedModel model, SequenceDataset data, CodeTable table, SparsityOptions sparsity, string path, Action<string>? log = null,
+    internal static ExportReport WriteScored(TrainedModel model, SequenceDataset data, CodeTable table, SparsityOptions sparsity, string path, Action<string>? log = null,
         bool refineSections = false)
     {
         ArgumentNullException.ThrowIfNull(table);

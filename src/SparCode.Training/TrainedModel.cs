@@ -11,7 +11,20 @@ namespace SparCode.Training;
 /// <param name="Format">The data format used.</param>
 /// <param name="BestEpoch">Epoch of the kept checkpoint (1-based).</param>
 /// <param name="BestValidationHr50">Validation HR@50 of the kept checkpoint.</param>
-public sealed record ModelManifest(TrainOptions Options, int ItemCount, string Data, InteractionFormat Format, int BestEpoch, double BestValidationHr50);
+public sealed record ModelManifest(TrainOptions Options, int ItemCount, string Data, InteractionFormat Format, int BestEpoch, double BestValidationHr50)
+{
+    /// <summary>
+    /// Reloads the data the model was trained on (<see cref="Data"/> in <see cref="Format"/>, through
+    /// <see cref="DataSource.Load"/>), or <paramref name="data"/> in <paramref name="format"/> when given.
+    /// </summary>
+    /// <param name="data">Another data source to use instead of the manifest's (null: the manifest's).</param>
+    /// <param name="format">The format of <paramref name="data"/>; not used when <paramref name="data"/> is null.</param>
+    /// <param name="log">Receives the line describing what was loaded.</param>
+    /// <exception cref="FileNotFoundException">The data file does not exist.</exception>
+    /// <exception cref="InteractionFormatException">The data file is not in the expected format.</exception>
+    public SequenceDataset LoadData(string? data = null, InteractionFormat format = InteractionFormat.Auto, Action<string>? log = null) =>
+        data is null ? DataSource.Load(Data, Format, log) : DataSource.Load(data, format, log);
+}
 
 /// <summary>A trained model (either kind) with its options; owns native memory.</summary>
 public sealed class TrainedModel : IDisposable

@@ -99,4 +99,25 @@ public sealed class CliTests : IDisposable
         Assert.Equal(Table(fromFile.Out), Table(fromStdin.Out));
         AssertOneErrorLine(Run(null, "query", _index, "--history", "@" + _dir.File("none.txt")), "none.txt");
     }
+
+    [Fact]
+    public void Query_times_itself_only_with_timing()
+    {
+        string history = string.Join(',', _contents.ItemIds.Take(3));
+        var plain = Run(null, "query", _index, "--history", history, "-k", "5");
+        Assert.True(plain.Exit == 0, plain.Err);
+        Assert.Equal("", plain.Err);
+        Assert.Contains("codes", plain.Out);
+        Assert.Contains("postings touched", plain.Out);
+        Assert.Contains("rank", plain.Out);
+        Assert.DoesNotContain("latency", plain.Out);
+
+        var timed = Run(null, "query", _index, "--history", history, "-k", "5", "--timing");
+        Assert.True(timed.Exit == 0, timed.Err);
+        Assert.Contains("latency", timed.Out);
+        Assert.Contains("median of 21 runs after a 0.3 s warm-up", timed.Out);
+        // Timing adds its line and changes nothing else (the grid pads its cells to its widest one, which the latency may be).
+        string[] Rest(string output) => [.. output.Split('\n').Where(line => !line.Contains("latency", StringComparison.Ordinal)).Select(line => line.TrimEnd())];
+        Assert.Equal(Rest(plain.Out), Rest(timed.Out));
+    }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using SparCode.Cli.Rendering;
 using SparCode.IndexBuild;
 using SparCode.Kernels.Gpu;
 using SparCode.Training;
@@ -80,14 +81,14 @@ internal sealed class ExportCommand : GuardedCommand<ExportSettings>
         var (model, manifest) = TrainedModel.Load(settings.Model!);
         using (model)
         {
-            var data = DataSettings.Load(settings.Data ?? manifest.Data, settings.Data is null ? manifest.Format : settings.Format, TrainCommand.Log);
+            var data = manifest.LoadData(settings.Data, settings.Format, ProgressLog.Line);
             using var device = settings.UseGpu ? GpuDevice.Create() : null;
             if (device is { IsCuda: false })
             {
                 AnsiConsole.MarkupLine("[yellow]note:[/] no CUDA device: scoring on ILGPU's CPU accelerator, which is correct but very slow (minutes for a few thousand items); use --scorer cpu on machines without a GPU.");
             }
             using IPairScorer scorer = device is null ? new TorchPairScorer(model) : Exporter.GpuScorer(model, device);
-            var report = Exporter.Write(model, data, settings.Sparsity, scorer, settings.IndexPath, TrainCommand.Log, settings.RefineSections);
+            var report = Exporter.Write(model, data, settings.Sparsity, scorer, settings.IndexPath, ProgressLog.Line, settings.RefineSections);
             Evaluator.WriteJson(Path.ChangeExtension(settings.IndexPath, ".export.json"), report);
             AnsiConsole.MarkupLineInterpolated($"[green]wrote[/] {report.Path}: {report.Bytes:N0} bytes, {report.CodesUsed:N0}/{report.CodeCount:N0} codes used, density {report.DensityOverUsedCodes:F4}, scorer {report.Scorer}, {report.Seconds:F1} s");
         }

@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 
 namespace SparCode.Cli.Commands;
 
-/// <summary><c>sparcode query</c>: one history in, the top-k items out, with the codes it mapped to.</summary>
+/// <summary><c>sparcode query</c>: one history in, the top-k items out, with the codes it mapped to; <c>--timing</c> also times it.</summary>
 internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
 {
     private const int TimedRuns = 21;
@@ -47,6 +47,11 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
         [Description("Return only scored items, even if fewer than k.")]
         public bool NoFill { get; init; }
 
+        /// <summary>Also time the query.</summary>
+        [CommandOption("--timing")]
+        [Description("Also time the query: warm up for 0.3 s, then report the median latency of 21 runs.")]
+        public bool Timing { get; init; }
+
         /// <inheritdoc/>
         public override ValidationResult Validate()
         {
@@ -80,8 +85,6 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
 
         var ids = new long[settings.K];
         var scores = new float[settings.K];
-        // Early runs pay for JIT compilation (tier 0, then tier 1 after ~30 calls and a short delay); warm up
-        // for a fraction of a second, then report the median of a few runs, which is what a server sees.
         int count;
         try
         {
@@ -91,20 +94,7 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
         {
             return Fail($"history item id {e.ItemId} (entry {e.Position + 1} of --history) is not in the index; pass --skip-unknown to ignore unknown ids.");
         }
-        var warmUp = Stopwatch.StartNew();
-        for (int i = 0; i < 100_000 && warmUp.ElapsedMilliseconds < 300; i++)
-        {
-            count = searcher.Search(history, exclude, settings.K, ids, scores, options);
-        }
-        var runs = new double[TimedRuns];
-        for (int i = 0; i < runs.Length; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            count = searcher.Search(history, exclude, settings.K, ids, scores, options);
-            runs[i] = Units.Microseconds(Stopwatch.GetTimestamp() - start);
-        }
-        Array.Sort(runs);
-        double micros = runs[runs.Length / 2];
+        double? micros = settings.Timing ? MedianMicroseconds(() => searcher.Search(history, exclude, settings.K, ids, scores, options)) : null;
         var codes = searcher.LastCodes.ToArray();
         long touched = searcher.LastPostingsTouched;
 
@@ -114,7 +104,10 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
         grid.AddRow(new Markup("[bold]history[/]"), new Text($"{Units.List<long>(history)} ({known} known{skipped}; the tower reads the last {dims.HistoryLength})"));
         grid.AddRow(new Markup("[bold]codes[/]"), new Text($"{Units.List<int>(codes)} (K_u = {dims.UserTokens})"));
         grid.AddRow(new Markup("[bold]postings touched[/]"), new Text(Units.Count(touched)));
-        grid.AddRow(new Markup("[bold]latency[/]"), new Text($"{Units.Number(micros)} µs (median of {TimedRuns} runs after a 0.3 s warm-up)"));
+        if (micros is { } median)
+        {
+            grid.AddRow(new Markup("[bold]latency[/]"), new Text($"{Units.Number(median)} µs (median of {TimedRuns} runs after a 0.3 s warm-up)"));
+        }
         AnsiConsole.Write(grid);
 
         var table = new Table().AddColumn(new TableColumn("rank").RightAligned()).AddColumn(new TableColumn("item id").RightAligned()).AddColumn(new TableColumn("score").RightAligned());
@@ -129,5 +122,28 @@ internal sealed class QueryCommand : GuardedCommand<QueryCommand.Settings>
         }
         AnsiConsole.Write(table);
         return 0;
+    }
+
+    /// <summary>
+    /// The median wall time of <see cref="TimedRuns"/> calls of <paramref name="search"/>, after calling it for 0.3 s:
+    /// early runs pay for JIT compilation (tier 0, then tier 1 after ~30 calls and a short delay), and the median
+    /// after a warm-up is what a server sees.
+    /// </summary>
+    private static double MedianMicroseconds(Func<int> search)
+    {
+        var warmUp = Stopwatch.StartNew();
+        for (int i = 0; i < 100_000 && warmUp.ElapsedMilliseconds < 300; i++)
+        {
+            search();
+        }
+        var runs = new double[TimedRuns];
+        for (int i = 0; i < runs.Length; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            search();
+            runs[i] = Units.Microseconds(Stopwatch.GetTimestamp() - start);
+        }
+        Array.Sort(runs);
+        return runs[runs.Length / 2];
     }
 }

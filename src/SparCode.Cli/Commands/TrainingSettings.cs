@@ -6,12 +6,9 @@ using Spectre.Console.Cli;
 
 namespace SparCode.Cli.Commands;
 
-/// <summary>Where training data comes from: a file, or <c>synthetic</c> for the embedded cross-feature generator.</summary>
+/// <summary>Where training data comes from: a file, or <c>synthetic</c> for the embedded cross-feature generator (<see cref="DataSource"/>).</summary>
 internal class DataSettings : CommandSettings
 {
-    /// <summary>The data keyword for the embedded generator.</summary>
-    public const string Synthetic = "synthetic";
-
     /// <summary>Data file, or "synthetic".</summary>
     [CommandOption("--data <PATH>")]
     [Description("Interaction file (MovieLens u.data / ratings.dat, 'user item item ...' sequences, or CSV with user,item,time header), or 'synthetic[[:USERS:ITEMS]]' for the embedded cross-feature generator (the demo's data).")]
@@ -22,25 +19,6 @@ internal class DataSettings : CommandSettings
     [Description("auto (default), movielenstab, movielensdat, sequence, csv.")]
     [DefaultValue(InteractionFormat.Auto)]
     public InteractionFormat Format { get; init; }
-
-    /// <summary>Loads the data named by <paramref name="data"/>.</summary>
-    public static SequenceDataset Load(string data, InteractionFormat format, Action<string> log)
-    {
-        if (data.StartsWith(Synthetic, StringComparison.OrdinalIgnoreCase))
-        {
-            // "synthetic" or "synthetic:USERS:ITEMS": the demo's data (TrainDemoCommand.DataOptions), so models trained by
-            // the demo can be exported and evaluated again from their manifest.
-            var parts = data.Split(':');
-            int users = parts.Length > 1 && int.TryParse(parts[1], out int u) ? u : TrainDemoCommand.DefaultUsers;
-            int items = parts.Length > 2 && int.TryParse(parts[2], out int i) ? i : TrainDemoCommand.DefaultItems;
-            var generated = CrossFeatureGenerator.Generate(TrainDemoCommand.DataOptions(users, items));
-            log($"data: {generated.Source}: {generated.UserCount:N0} users, {generated.ItemCount:N0} items, {generated.InteractionCount:N0} interactions");
-            return generated;
-        }
-        var loaded = SequenceDataset.Load(data, format);
-        log($"data: {loaded.Source} ({(format == InteractionFormat.Auto ? InteractionReader.Detect(data) : format)}): {loaded.UserCount:N0} users, {loaded.ItemCount:N0} items, {loaded.InteractionCount:N0} interactions");
-        return loaded;
-    }
 }
 
 /// <summary>Options of <c>train</c>: data, model kind, output folder and every hyperparameter (spec defaults).</summary>

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using SparCode.Baselines;
+using SparCode.Cli.Rendering;
 using SparCode.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -41,7 +42,7 @@ internal sealed class TwoTowerExportCommand : GuardedCommand<TwoTowerExportComma
         var (model, manifest) = TrainedModel.Load(settings.Model!);
         using (model)
         {
-            var data = DataSettings.Load(settings.Data ?? manifest.Data, settings.Data is null ? manifest.Format : settings.Format, TrainCommand.Log);
+            var data = manifest.LoadData(settings.Data, settings.Format, ProgressLog.Line);
             var input = TwoTowerExport.Extract(model, data);
             string folder = settings.Out ?? Path.Combine(settings.Model!, "bench");
             Directory.CreateDirectory(folder);
