@@ -45,50 +45,8 @@ public static class AccumulatorCollect
     /// The unchecked kernel of <see cref="CollectAndClear"/> over a window of the catalogue: slot
     /// <c>id − windowStart</c> of <paramref name="accumulator"/> holds item <c>id</c>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void CollectAndClearCore(this TopKSelector selector, Span<float> accumulator, ReadOnlySpan<int> ids, int windowStart = 0)
-    {
-        Debug.Assert(selector.K > 0);
-        // Ids outside the window are clamped (PostingKernels.Slot), not asserted: they come from a mapping that a
-        // process breaking the immutability rule could rewrite under us.
-        Debug.Assert(ids.IsEmpty || !accumulator.IsEmpty);
-        ref int first = ref MemoryMarshal.GetReference(ids);
-        float threshold = selector.Threshold;
-        nint n = ids.Length;
-        nint i = 0;
-        fixed (float* slots = accumulator)
-        {
-            // Every id is clamped into the window (PostingKernels.Slot), so a file rewritten under its mapping
-            // cannot make this read or clear outside the accumulator; the id offered is the clamped one.
-            uint last = (uint)accumulator.Length - 1;
-            // Four slots per step, read and cleared before one combined compare: more independent loads in
-            // flight and one well-predicted branch per four postings.
-            for (; i + 4 <= n; i += 4)
-            {
-                uint a = PostingKernels.Slot(Unsafe.Add(ref first, i), windowStart, last), b = PostingKernels.Slot(Unsafe.Add(ref first, i + 1), windowStart, last);
-                uint c = PostingKernels.Slot(Unsafe.Add(ref first, i + 2), windowStart, last), d = PostingKernels.Slot(Unsafe.Add(ref first, i + 3), windowStart, last);
-                float v0 = slots[a], v1 = slots[b], v2 = slots[c], v3 = slots[d];
-                slots[a] = 0f;
-                slots[b] = 0f;
-                slots[c] = 0f;
-                slots[d] = 0f;
-                if (AnyAtLeast(v0, v1, v2, v3, threshold))
-                {
-                    threshold = OfferAtLeast(selector, v0, windowStart + (int)a, threshold);
-                    threshold = OfferAtLeast(selector, v1, windowStart + (int)b, threshold);
-                    threshold = OfferAtLeast(selector, v2, windowStart + (int)c, threshold);
-                    threshold = OfferAtLeast(selector, v3, windowStart + (int)d, threshold);
-                }
-            }
-            for (; i < n; i++)
-            {
-                uint slot = PostingKernels.Slot(Unsafe.Add(ref first, i), windowStart, last);
-                float value = slots[slot];
-                slots[slot] = 0f;
-                threshold = OfferAtLeast(selector, value, windowStart + (int)slot, threshold);
-            }
-        }
-    }
+    internal static void CollectAndClearCore(this TopKSelector selector, Span<float> accumulator, ReadOnlySpan<int> ids, int windowStart = 0) =>
+        CollectPostings<SlotOnly>(selector, accumulator, ids, ref Unsafe.NullRef<float>(), windowStart);
 
     /// <summary>
     /// The last list of a window, fused with the collect pass: for every posting reads
@@ -116,28 +74,42 @@ public static class AccumulatorCollect
     }
 
     /// <summary>The unchecked kernel of <see cref="AddCollectAndClear"/> over a window starting at item <paramref name="windowStart"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void AddCollectAndClearCore(this TopKSelector selector, Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart = 0)
+    internal static void AddCollectAndClearCore(this TopKSelector selector, Span<float> accumulator, ReadOnlySpan<int> ids, ReadOnlySpan<float> scores, int windowStart = 0)
     {
-        Debug.Assert(selector.K > 0 && ids.Length == scores.Length);
+        Debug.Assert(ids.Length == scores.Length);
+        CollectPostings<SlotPlusScore>(selector, accumulator, ids, ref MemoryMarshal.GetReference(scores), windowStart);
+    }
+
+    /// <summary>
+    /// The per-posting pass behind <see cref="CollectAndClearCore"/> and <see cref="AddCollectAndClearCore"/>:
+    /// for each id, <typeparamref name="TValue"/> forms the value from the slot (and the posting's score),
+    /// the slot is cleared, and the value is offered if it reaches the threshold.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void CollectPostings<TValue>(TopKSelector selector, Span<float> accumulator, ReadOnlySpan<int> ids, ref float score, int windowStart)
+        where TValue : struct, IPostingValue
+    {
+        Debug.Assert(selector.K > 0);
         // Ids outside the window are clamped (PostingKernels.Slot), not asserted: they come from a mapping that a
         // process breaking the immutability rule could rewrite under us.
         Debug.Assert(ids.IsEmpty || !accumulator.IsEmpty);
-        ref int id = ref MemoryMarshal.GetReference(ids);
-        ref float score = ref MemoryMarshal.GetReference(scores);
+        ref int first = ref MemoryMarshal.GetReference(ids);
         float threshold = selector.Threshold;
         nint n = ids.Length;
         nint i = 0;
         fixed (float* slots = accumulator)
         {
-            // Ids clamped into the window, as in CollectAndClearCore.
+            // Every id is clamped into the window (PostingKernels.Slot), so a file rewritten under its mapping
+            // cannot make this read or clear outside the accumulator; the id offered is the clamped one.
             uint last = (uint)accumulator.Length - 1;
+            // Four slots per step, read and cleared before one combined compare: more independent loads in
+            // flight and one well-predicted branch per four postings.
             for (; i + 4 <= n; i += 4)
             {
-                uint a = PostingKernels.Slot(Unsafe.Add(ref id, i), windowStart, last), b = PostingKernels.Slot(Unsafe.Add(ref id, i + 1), windowStart, last);
-                uint c = PostingKernels.Slot(Unsafe.Add(ref id, i + 2), windowStart, last), d = PostingKernels.Slot(Unsafe.Add(ref id, i + 3), windowStart, last);
-                float v0 = slots[a] + Unsafe.Add(ref score, i), v1 = slots[b] + Unsafe.Add(ref score, i + 1);
-                float v2 = slots[c] + Unsafe.Add(ref score, i + 2), v3 = slots[d] + Unsafe.Add(ref score, i + 3);
+                uint a = PostingKernels.Slot(Unsafe.Add(ref first, i), windowStart, last), b = PostingKernels.Slot(Unsafe.Add(ref first, i + 1), windowStart, last);
+                uint c = PostingKernels.Slot(Unsafe.Add(ref first, i + 2), windowStart, last), d = PostingKernels.Slot(Unsafe.Add(ref first, i + 3), windowStart, last);
+                float v0 = TValue.Read(slots[a], ref score, i), v1 = TValue.Read(slots[b], ref score, i + 1);
+                float v2 = TValue.Read(slots[c], ref score, i + 2), v3 = TValue.Read(slots[d], ref score, i + 3);
                 slots[a] = 0f;
                 slots[b] = 0f;
                 slots[c] = 0f;
@@ -152,12 +124,33 @@ public static class AccumulatorCollect
             }
             for (; i < n; i++)
             {
-                uint slot = PostingKernels.Slot(Unsafe.Add(ref id, i), windowStart, last);
-                float value = slots[slot] + Unsafe.Add(ref score, i);
+                uint slot = PostingKernels.Slot(Unsafe.Add(ref first, i), windowStart, last);
+                float value = TValue.Read(slots[slot], ref score, i);
                 slots[slot] = 0f;
                 threshold = OfferAtLeast(selector, value, windowStart + (int)slot, threshold);
             }
         }
+    }
+
+    /// <summary>How a per-posting pass forms the value it offers.</summary>
+    private interface IPostingValue
+    {
+        /// <summary>The value for posting <paramref name="i"/>, whose slot holds <paramref name="slot"/>.</summary>
+        static abstract float Read(float slot, ref float score, nint i);
+    }
+
+    /// <summary>The slot alone (<see cref="CollectAndClear"/>); the scores are never read.</summary>
+    private readonly struct SlotOnly : IPostingValue
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Read(float slot, ref float score, nint i) => slot;
+    }
+
+    /// <summary>The slot plus the posting's score, in that order (<see cref="AddCollectAndClear"/>): the sum an accumulate would have stored.</summary>
+    private readonly struct SlotPlusScore : IPostingValue
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Read(float slot, ref float score, nint i) => slot + Unsafe.Add(ref score, i);
     }
 
     /// <summary>
