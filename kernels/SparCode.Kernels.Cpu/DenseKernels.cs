@@ -60,146 +60,9 @@ public static class DenseKernels
         ref float w = ref MemoryMarshal.GetReference(weights);
         ref float b = ref MemoryMarshal.GetReference(bias);
         ref float y = ref MemoryMarshal.GetReference(output);
-        int o = 0;
-        if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated)
-        {
-            int width = Vector512<float>.Count;
-            // Eight independent accumulators (128 outputs) keep both FMA pipes busy through the 4-cycle FMA latency.
-            for (; o + 8 * width <= outputs; o += 8 * width)
-            {
-                Vector512<float> a0 = Vector512.LoadUnsafe(ref b, (nuint)o), a1 = Vector512.LoadUnsafe(ref b, (nuint)(o + width));
-                Vector512<float> a2 = Vector512.LoadUnsafe(ref b, (nuint)(o + 2 * width)), a3 = Vector512.LoadUnsafe(ref b, (nuint)(o + 3 * width));
-                Vector512<float> a4 = Vector512.LoadUnsafe(ref b, (nuint)(o + 4 * width)), a5 = Vector512.LoadUnsafe(ref b, (nuint)(o + 5 * width));
-                Vector512<float> a6 = Vector512.LoadUnsafe(ref b, (nuint)(o + 6 * width)), a7 = Vector512.LoadUnsafe(ref b, (nuint)(o + 7 * width));
-                for (int j = 0; j < input.Length; j++)
-                {
-                    var x = Vector512.Create(input[j]);
-                    ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row), x, a0);
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)width), x, a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(2 * width)), x, a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(3 * width)), x, a3);
-                    a4 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(4 * width)), x, a4);
-                    a5 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(5 * width)), x, a5);
-                    a6 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(6 * width)), x, a6);
-                    a7 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(7 * width)), x, a7);
-                }
-                if (relu)
-                {
-                    (a0, a1, a2, a3) = (Vector512.Max(a0, Vector512<float>.Zero), Vector512.Max(a1, Vector512<float>.Zero), Vector512.Max(a2, Vector512<float>.Zero), Vector512.Max(a3, Vector512<float>.Zero));
-                    (a4, a5, a6, a7) = (Vector512.Max(a4, Vector512<float>.Zero), Vector512.Max(a5, Vector512<float>.Zero), Vector512.Max(a6, Vector512<float>.Zero), Vector512.Max(a7, Vector512<float>.Zero));
-                }
-                a0.StoreUnsafe(ref y, (nuint)o);
-                a1.StoreUnsafe(ref y, (nuint)(o + width));
-                a2.StoreUnsafe(ref y, (nuint)(o + 2 * width));
-                a3.StoreUnsafe(ref y, (nuint)(o + 3 * width));
-                a4.StoreUnsafe(ref y, (nuint)(o + 4 * width));
-                a5.StoreUnsafe(ref y, (nuint)(o + 5 * width));
-                a6.StoreUnsafe(ref y, (nuint)(o + 6 * width));
-                a7.StoreUnsafe(ref y, (nuint)(o + 7 * width));
-            }
-            for (; o + 4 * width <= outputs; o += 4 * width)
-            {
-                Vector512<float> a0 = Vector512.LoadUnsafe(ref b, (nuint)o), a1 = Vector512.LoadUnsafe(ref b, (nuint)(o + width));
-                Vector512<float> a2 = Vector512.LoadUnsafe(ref b, (nuint)(o + 2 * width)), a3 = Vector512.LoadUnsafe(ref b, (nuint)(o + 3 * width));
-                for (int j = 0; j < input.Length; j++)
-                {
-                    var x = Vector512.Create(input[j]);
-                    ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row), x, a0);
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)width), x, a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(2 * width)), x, a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref row, (nuint)(3 * width)), x, a3);
-                }
-                if (relu)
-                {
-                    (a0, a1, a2, a3) = (Vector512.Max(a0, Vector512<float>.Zero), Vector512.Max(a1, Vector512<float>.Zero), Vector512.Max(a2, Vector512<float>.Zero), Vector512.Max(a3, Vector512<float>.Zero));
-                }
-                a0.StoreUnsafe(ref y, (nuint)o);
-                a1.StoreUnsafe(ref y, (nuint)(o + width));
-                a2.StoreUnsafe(ref y, (nuint)(o + 2 * width));
-                a3.StoreUnsafe(ref y, (nuint)(o + 3 * width));
-            }
-            for (; o + width <= outputs; o += width)
-            {
-                var a = Vector512.LoadUnsafe(ref b, (nuint)o);
-                for (int j = 0; j < input.Length; j++)
-                {
-                    a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w, (nuint)((nint)j * outputs + o)), Vector512.Create(input[j]), a);
-                }
-                (relu ? Vector512.Max(a, Vector512<float>.Zero) : a).StoreUnsafe(ref y, (nuint)o);
-            }
-        }
-        if (path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated)
-        {
-            int width = Vector256<float>.Count;
-            for (; o + 4 * width <= outputs; o += 4 * width)
-            {
-                Vector256<float> a0 = Vector256.LoadUnsafe(ref b, (nuint)o), a1 = Vector256.LoadUnsafe(ref b, (nuint)(o + width));
-                Vector256<float> a2 = Vector256.LoadUnsafe(ref b, (nuint)(o + 2 * width)), a3 = Vector256.LoadUnsafe(ref b, (nuint)(o + 3 * width));
-                for (int j = 0; j < input.Length; j++)
-                {
-                    var x = Vector256.Create(input[j]);
-                    ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref row), x, a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref row, (nuint)width), x, a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref row, (nuint)(2 * width)), x, a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref row, (nuint)(3 * width)), x, a3);
-                }
-                if (relu)
-                {
-                    (a0, a1, a2, a3) = (Vector256.Max(a0, Vector256<float>.Zero), Vector256.Max(a1, Vector256<float>.Zero), Vector256.Max(a2, Vector256<float>.Zero), Vector256.Max(a3, Vector256<float>.Zero));
-                }
-                a0.StoreUnsafe(ref y, (nuint)o);
-                a1.StoreUnsafe(ref y, (nuint)(o + width));
-                a2.StoreUnsafe(ref y, (nuint)(o + 2 * width));
-                a3.StoreUnsafe(ref y, (nuint)(o + 3 * width));
-            }
-            for (; o + width <= outputs; o += width)
-            {
-                var a = Vector256.LoadUnsafe(ref b, (nuint)o);
-                for (int j = 0; j < input.Length; j++)
-                {
-                    a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref w, (nuint)((nint)j * outputs + o)), Vector256.Create(input[j]), a);
-                }
-                (relu ? Vector256.Max(a, Vector256<float>.Zero) : a).StoreUnsafe(ref y, (nuint)o);
-            }
-        }
-        if (path >= SimdPath.Vector128 && Vector128.IsHardwareAccelerated)
-        {
-            int width = Vector128<float>.Count;
-            for (; o + 4 * width <= outputs; o += 4 * width)
-            {
-                Vector128<float> a0 = Vector128.LoadUnsafe(ref b, (nuint)o), a1 = Vector128.LoadUnsafe(ref b, (nuint)(o + width));
-                Vector128<float> a2 = Vector128.LoadUnsafe(ref b, (nuint)(o + 2 * width)), a3 = Vector128.LoadUnsafe(ref b, (nuint)(o + 3 * width));
-                for (int j = 0; j < input.Length; j++)
-                {
-                    var x = Vector128.Create(input[j]);
-                    ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
-                    a0 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref row), x, a0);
-                    a1 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref row, (nuint)width), x, a1);
-                    a2 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref row, (nuint)(2 * width)), x, a2);
-                    a3 = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref row, (nuint)(3 * width)), x, a3);
-                }
-                if (relu)
-                {
-                    (a0, a1, a2, a3) = (Vector128.Max(a0, Vector128<float>.Zero), Vector128.Max(a1, Vector128<float>.Zero), Vector128.Max(a2, Vector128<float>.Zero), Vector128.Max(a3, Vector128<float>.Zero));
-                }
-                a0.StoreUnsafe(ref y, (nuint)o);
-                a1.StoreUnsafe(ref y, (nuint)(o + width));
-                a2.StoreUnsafe(ref y, (nuint)(o + 2 * width));
-                a3.StoreUnsafe(ref y, (nuint)(o + 3 * width));
-            }
-            for (; o + width <= outputs; o += width)
-            {
-                var a = Vector128.LoadUnsafe(ref b, (nuint)o);
-                for (int j = 0; j < input.Length; j++)
-                {
-                    a = Vector128.FusedMultiplyAdd(Vector128.LoadUnsafe(ref w, (nuint)((nint)j * outputs + o)), Vector128.Create(input[j]), a);
-                }
-                (relu ? Vector128.Max(a, Vector128<float>.Zero) : a).StoreUnsafe(ref y, (nuint)o);
-            }
-        }
+        int o = DenseBlocks<Lanes512, Vector512<float>>(ref w, ref b, input, ref y, outputs, 0, relu, path);
+        o = DenseBlocks<Lanes256, Vector256<float>>(ref w, ref b, input, ref y, outputs, o, relu, path);
+        o = DenseBlocks<Lanes128, Vector128<float>>(ref w, ref b, input, ref y, outputs, o, relu, path);
         // Scalar tail (or the whole layer without SIMD): the outputs themselves accumulate, inputs outer and
         // outputs inner, so the weights are read in memory order; each output still adds its terms in j order.
         if (o < outputs)
@@ -226,15 +89,98 @@ public static class DenseKernels
         }
     }
 
+    /// <summary>
+    /// Outputs from <paramref name="o"/> on, in whole vectors of <typeparamref name="W"/>; returns the first
+    /// output left for a narrower width (all of them where <paramref name="path"/> or the hardware rules the
+    /// width out). Each output adds its terms in input order (bias first, one fused
+    /// multiply-add per input, then ReLU), so the blocking below never changes a result.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int DenseBlocks<W, TVec>(ref float w, ref float b, ReadOnlySpan<float> input, ref float y, int outputs, int o, bool relu, SimdPath path)
+        where W : struct, IVectorWidth<TVec>
+        where TVec : struct
+    {
+        if (path < W.Path || !W.IsHardwareAccelerated)
+        {
+            return o;
+        }
+        int width = W.Count;
+        var zero = W.Splat(0f);
+        // Eight independent accumulators keep both FMA pipes busy through the FMA latency; each input's
+        // broadcast is then shared by eight vectors of weights.
+        for (; o + 8 * width <= outputs; o += 8 * width)
+        {
+            TVec a0 = W.Load(ref b, o), a1 = W.Load(ref b, o + width), a2 = W.Load(ref b, o + 2 * width), a3 = W.Load(ref b, o + 3 * width);
+            TVec a4 = W.Load(ref b, o + 4 * width), a5 = W.Load(ref b, o + 5 * width), a6 = W.Load(ref b, o + 6 * width), a7 = W.Load(ref b, o + 7 * width);
+            for (int j = 0; j < input.Length; j++)
+            {
+                var x = W.Splat(input[j]);
+                ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
+                a0 = W.MultiplyAdd(W.Load(ref row, 0), x, a0);
+                a1 = W.MultiplyAdd(W.Load(ref row, width), x, a1);
+                a2 = W.MultiplyAdd(W.Load(ref row, 2 * width), x, a2);
+                a3 = W.MultiplyAdd(W.Load(ref row, 3 * width), x, a3);
+                a4 = W.MultiplyAdd(W.Load(ref row, 4 * width), x, a4);
+                a5 = W.MultiplyAdd(W.Load(ref row, 5 * width), x, a5);
+                a6 = W.MultiplyAdd(W.Load(ref row, 6 * width), x, a6);
+                a7 = W.MultiplyAdd(W.Load(ref row, 7 * width), x, a7);
+            }
+            if (relu)
+            {
+                (a0, a1, a2, a3) = (W.Max(a0, zero), W.Max(a1, zero), W.Max(a2, zero), W.Max(a3, zero));
+                (a4, a5, a6, a7) = (W.Max(a4, zero), W.Max(a5, zero), W.Max(a6, zero), W.Max(a7, zero));
+            }
+            W.Store(a0, ref y, o);
+            W.Store(a1, ref y, o + width);
+            W.Store(a2, ref y, o + 2 * width);
+            W.Store(a3, ref y, o + 3 * width);
+            W.Store(a4, ref y, o + 4 * width);
+            W.Store(a5, ref y, o + 5 * width);
+            W.Store(a6, ref y, o + 6 * width);
+            W.Store(a7, ref y, o + 7 * width);
+        }
+        for (; o + 4 * width <= outputs; o += 4 * width)
+        {
+            TVec a0 = W.Load(ref b, o), a1 = W.Load(ref b, o + width), a2 = W.Load(ref b, o + 2 * width), a3 = W.Load(ref b, o + 3 * width);
+            for (int j = 0; j < input.Length; j++)
+            {
+                var x = W.Splat(input[j]);
+                ref float row = ref Unsafe.Add(ref w, (nint)j * outputs + o);
+                a0 = W.MultiplyAdd(W.Load(ref row, 0), x, a0);
+                a1 = W.MultiplyAdd(W.Load(ref row, width), x, a1);
+                a2 = W.MultiplyAdd(W.Load(ref row, 2 * width), x, a2);
+                a3 = W.MultiplyAdd(W.Load(ref row, 3 * width), x, a3);
+            }
+            if (relu)
+            {
+                (a0, a1, a2, a3) = (W.Max(a0, zero), W.Max(a1, zero), W.Max(a2, zero), W.Max(a3, zero));
+            }
+            W.Store(a0, ref y, o);
+            W.Store(a1, ref y, o + width);
+            W.Store(a2, ref y, o + 2 * width);
+            W.Store(a3, ref y, o + 3 * width);
+        }
+        for (; o + width <= outputs; o += width)
+        {
+            var a = W.Load(ref b, o);
+            for (int j = 0; j < input.Length; j++)
+            {
+                a = W.MultiplyAdd(W.Load(ref w, (nint)j * outputs + o), W.Splat(input[j]), a);
+            }
+            W.Store(relu ? W.Max(a, zero) : a, ref y, o);
+        }
+        return o;
+    }
+
     /// <summary>Adds <paramref name="row"/> to <paramref name="sum"/> element-wise.</summary>
     /// <exception cref="ArgumentException">The lengths differ.</exception>
     public static void AddInPlace(Span<float> sum, ReadOnlySpan<float> row) => TensorPrimitives.Add(sum, row, sum);
 
     /// <summary>
-    /// Asks the memory system for every cache line of <paramref name="row"/> without waiting for it (the
-    /// query tower prefetches all history rows before summing them: one-process A/B on a 1M-item table,
-    /// search p50 −1 to −2 µs). No effect without SSE.
+    /// Asks the memory system for every cache line of <paramref name="row"/> without waiting for it: the query
+    /// tower prefetches all history rows before summing them. No effect without SSE.
     /// </summary>
+    /// <remarks>Measured gain: perf/results/2026-12-02-simd-generic/.</remarks>
     public static unsafe void Prefetch(ReadOnlySpan<float> row)
     {
         if (!Sse.IsSupported)

@@ -39,91 +39,9 @@ public static class DistanceKernels
         ref float c = ref MemoryMarshal.GetReference(codebookTransposed);
         int best = 0;
         float bestDistance = float.PositiveInfinity;
-        int r = 0;
-        if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated && codewords >= Vector512<float>.Count)
-        {
-            // Each lane keeps its nearest codeword so far (strict <, so the earliest on ties); one reduction
-            // at the end replaces a compare-and-branch per codeword.
-            const int width = 16;
-            var laneDistance = Vector512.Create(float.PositiveInfinity);
-            var laneIndex = Vector512<int>.Zero;
-            var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            // Four codeword blocks at once: four independent FMA chains instead of one latency-bound chain.
-            for (; r + 4 * width <= codewords; r += 4 * width)
-            {
-                Vector512<float> acc0 = Vector512<float>.Zero, acc1 = Vector512<float>.Zero, acc2 = Vector512<float>.Zero, acc3 = Vector512<float>.Zero;
-                for (int j = 0; j < dim; j++)
-                {
-                    var q = Vector512.Create(query[j]);
-                    ref float row = ref Unsafe.Add(ref c, (nint)j * codewords + r);
-                    var d0 = q - Vector512.LoadUnsafe(ref row);
-                    var d1 = q - Vector512.LoadUnsafe(ref row, width);
-                    var d2 = q - Vector512.LoadUnsafe(ref row, 2 * width);
-                    var d3 = q - Vector512.LoadUnsafe(ref row, 3 * width);
-                    acc0 = Vector512.FusedMultiplyAdd(d0, d0, acc0);
-                    acc1 = Vector512.FusedMultiplyAdd(d1, d1, acc1);
-                    acc2 = Vector512.FusedMultiplyAdd(d2, d2, acc2);
-                    acc3 = Vector512.FusedMultiplyAdd(d3, d3, acc3);
-                }
-                KeepNearer(acc0, lanes + Vector512.Create(r), ref laneDistance, ref laneIndex);
-                KeepNearer(acc1, lanes + Vector512.Create(r + width), ref laneDistance, ref laneIndex);
-                KeepNearer(acc2, lanes + Vector512.Create(r + 2 * width), ref laneDistance, ref laneIndex);
-                KeepNearer(acc3, lanes + Vector512.Create(r + 3 * width), ref laneDistance, ref laneIndex);
-            }
-            for (; r + width <= codewords; r += width)
-            {
-                var acc = Vector512<float>.Zero;
-                for (int j = 0; j < dim; j++)
-                {
-                    var d = Vector512.Create(query[j]) - Vector512.LoadUnsafe(ref c, (nuint)((nint)j * codewords + r));
-                    acc = Vector512.FusedMultiplyAdd(d, d, acc);
-                }
-                KeepNearer(acc, lanes + Vector512.Create(r), ref laneDistance, ref laneIndex);
-            }
-            // The nearest over the lanes, ties to the smaller index: the same answer as scanning in order.
-            for (int lane = 0; lane < width; lane++)
-            {
-                float distance = laneDistance.GetElement(lane);
-                int index = laneIndex.GetElement(lane);
-                if (distance < bestDistance || (distance == bestDistance && index < best))
-                {
-                    bestDistance = distance;
-                    best = index;
-                }
-            }
-        }
-        if (path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated)
-        {
-            for (; r + Vector256<float>.Count <= codewords; r += Vector256<float>.Count)
-            {
-                var acc = Vector256<float>.Zero;
-                for (int j = 0; j < dim; j++)
-                {
-                    var d = Vector256.Create(query[j]) - Vector256.LoadUnsafe(ref c, (nuint)((nint)j * codewords + r));
-                    acc = Vector256.FusedMultiplyAdd(d, d, acc);
-                }
-                for (int lane = 0; lane < Vector256<float>.Count; lane++)
-                {
-                    Keep(acc.GetElement(lane), r + lane, ref best, ref bestDistance);
-                }
-            }
-        }
-        if (path >= SimdPath.Vector128 && Vector128.IsHardwareAccelerated)
-        {
-            for (; r + Vector128<float>.Count <= codewords; r += Vector128<float>.Count)
-            {
-                var acc = Vector128<float>.Zero;
-                for (int j = 0; j < dim; j++)
-                {
-                    var d = Vector128.Create(query[j]) - Vector128.LoadUnsafe(ref c, (nuint)((nint)j * codewords + r));
-                    acc = Vector128.FusedMultiplyAdd(d, d, acc);
-                }
-                for (int lane = 0; lane < Vector128<float>.Count; lane++)
-                {
-                    Keep(acc.GetElement(lane), r + lane, ref best, ref bestDistance);
-                }
-            }
-        }
+        int r = ArgMinBlocks<Lanes512, Vector512<float>>(query, ref c, codewords, 0, ref best, ref bestDistance, path);
+        r = ArgMinBlocks<Lanes256, Vector256<float>>(query, ref c, codewords, r, ref best, ref bestDistance, path);
+        r = ArgMinBlocks<Lanes128, Vector128<float>>(query, ref c, codewords, r, ref best, ref bestDistance, path);
         for (; r < codewords; r++)
         {
             float acc = 0f;
@@ -137,13 +55,84 @@ public static class DistanceKernels
         return best;
     }
 
-    /// <summary>Per lane: where <paramref name="distances"/> is strictly nearer, takes it and its codeword index.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KeepNearer(Vector512<float> distances, Vector512<int> indices, ref Vector512<float> laneDistance, ref Vector512<int> laneIndex)
+    /// <summary>
+    /// Codewords from <paramref name="r"/> on, in whole vectors of <typeparamref name="W"/>, merged into
+    /// (<paramref name="best"/>, <paramref name="bestDistance"/>); returns the first codeword left for a narrower
+    /// width. Does nothing where <paramref name="path"/> or the hardware rules the width out.
+    /// </summary>
+    /// <remarks>
+    /// Each lane keeps its nearest codeword so far (strict &lt;, so the earliest on ties, and never NaN); one
+    /// reduction at the end, ties to the smaller index, replaces a compare-and-branch per codeword and gives
+    /// the same answer as scanning the codewords in order.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int ArgMinBlocks<W, TVec>(ReadOnlySpan<float> query, ref float c, int codewords, int r, ref int best, ref float bestDistance, SimdPath path)
+        where W : struct, IVectorWidth<TVec>
+        where TVec : struct
     {
-        var nearer = Vector512.LessThan(distances, laneDistance);
-        laneDistance = Vector512.ConditionalSelect(nearer, distances, laneDistance);
-        laneIndex = Vector512.ConditionalSelect(nearer.AsInt32(), indices, laneIndex);
+        int width = W.Count;
+        if (path < W.Path || !W.IsHardwareAccelerated || r + width > codewords)
+        {
+            return r;
+        }
+        int dim = query.Length;
+        var zero = W.Splat(0f);
+        var laneDistance = W.Splat(float.PositiveInfinity);
+        var laneIndex = zero; // index 0 in every lane: 0f has the bits of the integer 0
+        // Four codeword blocks at once: four independent FMA chains instead of one latency-bound chain.
+        for (; r + 4 * width <= codewords; r += 4 * width)
+        {
+            TVec acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+            for (int j = 0; j < dim; j++)
+            {
+                var q = W.Splat(query[j]);
+                ref float row = ref Unsafe.Add(ref c, (nint)j * codewords + r);
+                var d0 = W.Subtract(q, W.Load(ref row, 0));
+                var d1 = W.Subtract(q, W.Load(ref row, width));
+                var d2 = W.Subtract(q, W.Load(ref row, 2 * width));
+                var d3 = W.Subtract(q, W.Load(ref row, 3 * width));
+                acc0 = W.MultiplyAdd(d0, d0, acc0);
+                acc1 = W.MultiplyAdd(d1, d1, acc1);
+                acc2 = W.MultiplyAdd(d2, d2, acc2);
+                acc3 = W.MultiplyAdd(d3, d3, acc3);
+            }
+            KeepNearer<W, TVec>(acc0, r, ref laneDistance, ref laneIndex);
+            KeepNearer<W, TVec>(acc1, r + width, ref laneDistance, ref laneIndex);
+            KeepNearer<W, TVec>(acc2, r + 2 * width, ref laneDistance, ref laneIndex);
+            KeepNearer<W, TVec>(acc3, r + 3 * width, ref laneDistance, ref laneIndex);
+        }
+        for (; r + width <= codewords; r += width)
+        {
+            var acc = zero;
+            for (int j = 0; j < dim; j++)
+            {
+                var d = W.Subtract(W.Splat(query[j]), W.Load(ref c, (nint)j * codewords + r));
+                acc = W.MultiplyAdd(d, d, acc);
+            }
+            KeepNearer<W, TVec>(acc, r, ref laneDistance, ref laneIndex);
+        }
+        for (int lane = 0; lane < width; lane++)
+        {
+            float distance = W.Element(laneDistance, lane);
+            int index = W.IndexElement(laneIndex, lane);
+            if (distance < bestDistance || (distance == bestDistance && index < best))
+            {
+                bestDistance = distance;
+                best = index;
+            }
+        }
+        return r;
+    }
+
+    /// <summary>Per lane: where <paramref name="distances"/> is strictly nearer, takes it and its codeword index (codewords <paramref name="first"/>, <paramref name="first"/> + 1, …).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KeepNearer<W, TVec>(TVec distances, int first, ref TVec laneDistance, ref TVec laneIndex)
+        where W : struct, IVectorWidth<TVec>
+        where TVec : struct
+    {
+        var nearer = W.LessThan(distances, laneDistance);
+        laneDistance = W.Select(nearer, distances, laneDistance);
+        laneIndex = W.Select(nearer, W.Indices(first), laneIndex);
     }
 
     /// <summary>Codewords arrive in ascending index order, so a strict '&lt;' keeps the smaller index on ties; NaN never wins.</summary>

@@ -33,15 +33,15 @@ internal static class MipsKernels
         Debug.Assert(rows.Length >= (long)scores.Length * d);
         if (path >= SimdPath.Vector512 && d >= Vector512<float>.Count)
         {
-            DotRows512(rows, query, scores);
+            DotRows<Lanes512, Vector512<float>>(rows, query, scores);
         }
         else if (path >= SimdPath.Vector256 && d >= Vector256<float>.Count)
         {
-            DotRows256(rows, query, scores);
+            DotRows<Lanes256, Vector256<float>>(rows, query, scores);
         }
         else if (path >= SimdPath.Vector128 && d >= Vector128<float>.Count)
         {
-            DotRows128(rows, query, scores);
+            DotRows<Lanes128, Vector128<float>>(rows, query, scores);
         }
         else
         {
@@ -69,98 +69,61 @@ internal static class MipsKernels
     // iteration (environment.md). Two rows per step give the FMA units two independent chains; the
     // matrix streams from memory, so more rows in flight buy nothing once bandwidth is the limit.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void DotRows512(ReadOnlySpan<float> rows, ReadOnlySpan<float> query, Span<float> scores)
+    private static void DotRows<W, TVec>(ReadOnlySpan<float> rows, ReadOnlySpan<float> query, Span<float> scores)
+        where W : struct, IVectorWidth<TVec>
+        where TVec : struct
     {
         int d = query.Length;
-        int width = Vector512<float>.Count;
+        int width = W.Count;
         int body = d - d % width;
         ref float q = ref MemoryMarshal.GetReference(query);
         ref float m = ref MemoryMarshal.GetReference(rows);
         int r = 0;
         for (; r + 1 < scores.Length; r += 2)
         {
-            nuint a = (nuint)(r * d), b = (nuint)((r + 1) * d);
-            var sa = Vector512<float>.Zero;
-            var sb = Vector512<float>.Zero;
+            nint a = (nint)r * d, b = (nint)(r + 1) * d;
+            var sa = W.Splat(0f);
+            var sb = W.Splat(0f);
             for (int j = 0; j < body; j += width)
             {
-                var qv = Vector512.LoadUnsafe(ref q, (nuint)j);
-                sa = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref m, a + (nuint)j), qv, sa);
-                sb = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref m, b + (nuint)j), qv, sb);
+                var qv = W.Load(ref q, j);
+                sa = Step<W, TVec>(W.Load(ref m, a + j), qv, sa);
+                sb = Step<W, TVec>(W.Load(ref m, b + j), qv, sb);
             }
-            float ta = Vector512.Sum(sa), tb = Vector512.Sum(sb);
+            float ta = W.Sum(sa), tb = W.Sum(sb);
             for (int j = body; j < d; j++)
             {
-                ta += Unsafe.Add(ref m, a + (nuint)j) * Unsafe.Add(ref q, j);
-                tb += Unsafe.Add(ref m, b + (nuint)j) * Unsafe.Add(ref q, j);
+                ta += Unsafe.Add(ref m, a + j) * Unsafe.Add(ref q, j);
+                tb += Unsafe.Add(ref m, b + j) * Unsafe.Add(ref q, j);
             }
             scores[r] = ta;
             scores[r + 1] = tb;
         }
         for (; r < scores.Length; r++)
         {
-            nuint a = (nuint)(r * d);
-            var sa = Vector512<float>.Zero;
+            nint a = (nint)r * d;
+            var sa = W.Splat(0f);
             for (int j = 0; j < body; j += width)
             {
-                sa = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref m, a + (nuint)j), Vector512.LoadUnsafe(ref q, (nuint)j), sa);
+                sa = Step<W, TVec>(W.Load(ref m, a + j), W.Load(ref q, j), sa);
             }
-            float ta = Vector512.Sum(sa);
+            float ta = W.Sum(sa);
             for (int j = body; j < d; j++)
             {
-                ta += Unsafe.Add(ref m, a + (nuint)j) * Unsafe.Add(ref q, j);
+                ta += Unsafe.Add(ref m, a + j) * Unsafe.Add(ref q, j);
             }
             scores[r] = ta;
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void DotRows256(ReadOnlySpan<float> rows, ReadOnlySpan<float> query, Span<float> scores)
-    {
-        int d = query.Length;
-        int width = Vector256<float>.Count;
-        int body = d - d % width;
-        ref float q = ref MemoryMarshal.GetReference(query);
-        ref float m = ref MemoryMarshal.GetReference(rows);
-        for (int r = 0; r < scores.Length; r++)
-        {
-            nuint a = (nuint)(r * d);
-            var sa = Vector256<float>.Zero;
-            for (int j = 0; j < body; j += width)
-            {
-                sa = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref m, a + (nuint)j), Vector256.LoadUnsafe(ref q, (nuint)j), sa);
-            }
-            float ta = Vector256.Sum(sa);
-            for (int j = body; j < d; j++)
-            {
-                ta += Unsafe.Add(ref m, a + (nuint)j) * Unsafe.Add(ref q, j);
-            }
-            scores[r] = ta;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void DotRows128(ReadOnlySpan<float> rows, ReadOnlySpan<float> query, Span<float> scores)
-    {
-        int d = query.Length;
-        int width = Vector128<float>.Count;
-        int body = d - d % width;
-        ref float q = ref MemoryMarshal.GetReference(query);
-        ref float m = ref MemoryMarshal.GetReference(rows);
-        for (int r = 0; r < scores.Length; r++)
-        {
-            nuint a = (nuint)(r * d);
-            var sa = Vector128<float>.Zero;
-            for (int j = 0; j < body; j += width)
-            {
-                sa += Vector128.LoadUnsafe(ref m, a + (nuint)j) * Vector128.LoadUnsafe(ref q, (nuint)j);
-            }
-            float ta = Vector128.Sum(sa);
-            for (int j = body; j < d; j++)
-            {
-                ta += Unsafe.Add(ref m, a + (nuint)j) * Unsafe.Add(ref q, j);
-            }
-            scores[r] = ta;
-        }
-    }
+    /// <summary>
+    /// <c>acc + row·query</c> lane-wise: fused on Vector512 and Vector256, whose x64 CPUs all have FMA; a
+    /// multiply and an add on Vector128, the widest path of SSE-only CPUs, where a fused step would be
+    /// emulated in software. Chosen by width, not by CPU, so a width gives the same scores on every machine.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Step<W, TVec>(TVec row, TVec query, TVec acc)
+        where W : struct, IVectorWidth<TVec>
+        where TVec : struct =>
+        typeof(TVec) == typeof(Vector128<float>) ? W.Add(acc, W.Multiply(row, query)) : W.MultiplyAdd(row, query, acc);
 }
