@@ -51,6 +51,9 @@ public class IsaConfig : ManualConfig
         // Allocated should read 0 B on every query-path benchmark (the query path does not allocate).
         AddDiagnoser(MemoryDiagnoser.Default);
         SummaryStyle = SummaryStyle.Default.WithRatioStyle(RatioStyle.Value);
+        // Each job builds its own copy of the benchmark project; on the loaded 2-core machine that took more than
+        // BenchmarkDotNet's default 2 minutes (a dry run failed so on 2026-12-02), which is not a benchmark failure.
+        BuildTimeout = TimeSpan.FromMinutes(20);
     }
 
     /// <summary>The job that runs the benchmark process at <paramref name="level"/>.</summary>
