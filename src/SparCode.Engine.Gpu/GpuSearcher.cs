@@ -113,8 +113,11 @@ public sealed class GpuSearcher : IDisposable
         _results = Scratch<ulong>();
 
         _meanEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<int>, ArrayView<int>, int, ArrayView<float>, int, ArrayView<float>>(SearchKernels.MeanEmbedding);
-        _dense = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>(SearchKernels.Dense);
-        _codesKernel = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, int, int, ArrayView<float>, ArrayView<int>, int, ArrayView<int>>(SearchKernels.Codes);
+        // The fused multiply-add each backend can compile (IFusedMultiplyAdd): bit-identical with the CPU engine's.
+        _dense = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>(
+            device.IsCuda ? SearchKernels.Dense<CudaFusedMultiplyAdd> : SearchKernels.Dense<CpuFusedMultiplyAdd>);
+        _codesKernel = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, int, int, ArrayView<float>, ArrayView<int>, int, ArrayView<int>>(
+            device.IsCuda ? SearchKernels.Codes<CudaFusedMultiplyAdd> : SearchKernels.Codes<CpuFusedMultiplyAdd>);
         _accumulate = accelerator.LoadStreamKernel<ArrayView<int>, int, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(SearchKernels.AccumulateList);
         _exclude = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(SearchKernels.Exclude);
         _select = accelerator.LoadStreamKernel<ArrayView<int>, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, int, ArrayView<ulong>, int, int,
