@@ -11,13 +11,14 @@ namespace SparCode.Kernels.Gpu;
 internal static class SearchKernels
 {
     /// <summary>
-    /// X[b, j] = mean over the last L history items of embedding row (item + 1), one thread per (b, j).
+    /// X[b, j] = mean over the last L history items of embedding row (item + 1), one thread per (b, j) at linear
+    /// index b·dim + j, so neighbouring threads read neighbouring floats of an embedding row.
     /// History items are CSR: query b owns items[offsets[b] .. offsets[b + 1]).
     /// </summary>
-    public static void MeanEmbedding(Index2D index, ArrayView<int> items, ArrayView<int> offsets, int historyLength,
+    public static void MeanEmbedding(Index1D index, ArrayView<int> items, ArrayView<int> offsets, int historyLength,
         ArrayView<float> embedding, int dim, ArrayView<float> output)
     {
-        int b = index.X, j = index.Y;
+        int b = index / dim, j = index - b * dim;
         int end = offsets[b + 1];
         int start = Math.Max(offsets[b], end - historyLength);
         float sum = 0f;
@@ -25,21 +26,24 @@ internal static class SearchKernels
         {
             sum += embedding[((long)items[i] + 1) * dim + j];
         }
-        output[(long)b * dim + j] = sum * (1f / (end - start));
+        output[index] = sum * (1f / (end - start));
     }
 
-    /// <summary>Y[b, o] = act(bias[o] + Σ_j W^T[j, o] · X[b, j]), fused multiply-adds in j order; one thread per (b, o).</summary>
-    public static void Dense<TFma>(Index2D index, ArrayView<float> input, int inputs, ArrayView<float> weightsTransposed,
+    /// <summary>
+    /// Y[b, o] = act(bias[o] + Σ_j W^T[j, o] · X[b, j]), fused multiply-adds in j order; one thread per (b, o) at linear
+    /// index b·outputs + o, so neighbouring threads read neighbouring weights and write neighbouring outputs.
+    /// </summary>
+    public static void Dense<TFma>(Index1D index, ArrayView<float> input, int inputs, ArrayView<float> weightsTransposed,
         ArrayView<float> bias, int outputs, int relu, ArrayView<float> output) where TFma : struct, IFusedMultiplyAdd
     {
-        int b = index.X, o = index.Y;
+        int b = index / outputs, o = index - b * outputs;
         float a = bias[o];
         long row = (long)b * inputs;
         for (int j = 0; j < inputs; j++)
         {
             a = default(TFma).Apply(weightsTransposed[(long)j * outputs + o], input[row + j], a);
         }
-        output[(long)b * outputs + o] = relu != 0 && !(a > 0f) ? 0f : a;
+        output[index] = relu != 0 && !(a > 0f) ? 0f : a;
     }
 
     /// <summary>

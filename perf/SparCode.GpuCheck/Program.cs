@@ -10,11 +10,11 @@ using SparCode.Synthetic;
 // Usage: SparCode.GpuCheck [--cpu] [--out DIR] [--budget SECONDS]
 // Without --cpu it requires a CUDA device (no silent fallback); --cpu forces ILGPU's CPU accelerator with small
 // sizes (what CI-class machines can run). The report is appended to DIR/device-check-*.md line by line, so a crash
-// or a kill leaves every finished stage there; a stage that would start after --budget seconds (default 400) is
-// skipped and the result reads INCOMPLETE.
+// or a kill leaves every finished stage there; a stage that would start after --budget seconds (default 400 on CUDA,
+// 1200 with --cpu, which only checks correctness on a possibly shared machine) is skipped and the result reads INCOMPLETE.
 bool cpuOnly = args.Contains("--cpu");
 string outDir = args.SkipWhile(a => a != "--out").Skip(1).FirstOrDefault() ?? "perf/results";
-double budget = double.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? "400", CultureInfo.InvariantCulture);
+double budget = double.Parse(args.SkipWhile(a => a != "--budget").Skip(1).FirstOrDefault() ?? (cpuOnly ? "1200" : "400"), CultureInfo.InvariantCulture);
 Directory.CreateDirectory(outDir);
 string reportPath = Path.Combine(outDir, cpuOnly ? "device-check-cpu-accelerator.md" : "device-check-cuda.md");
 File.WriteAllText(reportPath, "");
@@ -212,8 +212,8 @@ int Run()
         var dims = index.Dimensions;
         int refineItemDim = device.IsCuda ? 256 : 16;
         int refineWidth = device.IsCuda ? 256 : 32;
-        int refineQueries = device.IsCuda ? 1024 : 8;
-        int candidatesPerQuery = device.IsCuda ? 1000 : 50;
+        int refineQueries = device.IsCuda ? 1024 : 4;
+        int candidatesPerQuery = device.IsCuda ? 1000 : 30;
         int checkQueries = device.IsCuda ? 4 : refineQueries;
         var refineMlp = new InteractionMlp(dims.TokenDim, refineItemDim, Fill(refineWidth * dims.TokenDim, 0.1f), Fill(refineWidth * refineItemDim, 0.1f), Fill(refineWidth, 0.01f),
             [(Fill(refineWidth * refineWidth, 0.06f), Fill(refineWidth, 0.01f)), (Fill(refineWidth * refineWidth, 0.06f), Fill(refineWidth, 0.01f))], Fill(refineWidth, 0.06f), 0f);
