@@ -17,7 +17,13 @@ internal sealed class DeviceScratch<T>(Accelerator accelerator) : IDisposable wh
         if (_buffer is null || _buffer.Length < length)
         {
             long size = Math.Max(Math.Max(1, length), 2 * (_buffer?.Length ?? 0));
-            _buffer?.Dispose();
+            if (_buffer is not null)
+            {
+                // Kernels queued earlier may still read the old buffer, and freeing device memory does not wait
+                // for them: drain the stream first. Growth is rare (at least doubling), so the wait is too.
+                accelerator.Synchronize();
+                _buffer.Dispose();
+            }
             _buffer = accelerator.Allocate1D<T>(size);
         }
         return _buffer.View;

@@ -32,14 +32,17 @@ public sealed class GpuInteractionScorer : IDisposable
     private readonly DeviceScratch<float> _userPart;
     private readonly DeviceScratch<float> _itemPart;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> _gemm;
-    private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, ArrayView<float>> _pairs;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int, ArrayView<float>> _dot;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int, ArrayView<float>> _pairs;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int, int, ArrayView<float>> _dot;
     private readonly int _stride;
 
     /// <summary>Uploads the MLP, allocates the scratch of one pass and loads the kernels.</summary>
     /// <param name="device">The accelerator.</param>
     /// <param name="mlp">The interaction MLP.</param>
-    /// <param name="maxPairs">Pairs per device pass; scratch is about maxPairs × (widest layer × 8 + 8) bytes.</param>
+    /// <param name="maxPairs">
+    /// Pairs per device pass; scratch is about maxPairs × (widest layer × 8 + 8) bytes. Capped so that one pass's
+    /// activations (pairs × widest layer) stay below 2³¹ elements, the most one launch indexes.
+    /// </param>
     /// <exception cref="ArgumentException">The MLP's shapes are inconsistent.</exception>
     public GpuInteractionScorer(GpuDevice device, InteractionMlp mlp, int maxPairs = 1 << 16)
     {
@@ -52,7 +55,6 @@ public sealed class GpuInteractionScorer : IDisposable
         }
         _device = device;
         _mlp = mlp;
-        MaxPairs = maxPairs;
         _tile = Math.Min(InteractionKernels.MaxTile, (int)Math.Sqrt(device.Accelerator.MaxNumThreadsPerGroup));
         try
         {
@@ -70,6 +72,8 @@ public sealed class GpuInteractionScorer : IDisposable
                 maxWidth = Math.Max(maxWidth, mlp.Hidden[l].Bias.Length);
             }
             _layers[^1] = (Upload(mlp.Output), Upload([mlp.OutputBias]), 1);
+            maxPairs = Math.Min(maxPairs, int.MaxValue / Math.Max(maxWidth, _stride));
+            MaxPairs = maxPairs;
             _activationA = Own(device.Accelerator.Allocate1D<float>((long)maxPairs * maxWidth));
             _activationB = Own(device.Accelerator.Allocate1D<float>((long)maxPairs * maxWidth));
             _pairA = Own(device.Accelerator.Allocate1D<int>(maxPairs));
@@ -83,9 +87,13 @@ public sealed class GpuInteractionScorer : IDisposable
             Dispose();
             throw;
         }
-        _gemm = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(InteractionKernels.GemmBiasAct);
-        _pairs = device.Accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, ArrayView<float>>(InteractionKernels.PairFirstLayer);
-        _dot = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int, ArrayView<float>>(InteractionKernels.AddDot);
+        var accelerator = device.Accelerator;
+        _gemm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(
+            device.IsCuda ? InteractionKernels.GemmBiasAct<CudaFusedMultiplyAdd> : InteractionKernels.GemmBiasAct<CpuFusedMultiplyAdd>);
+        _pairs = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int, ArrayView<float>>(
+            InteractionKernels.PairFirstLayer);
+        _dot = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int, int, ArrayView<float>>(
+            device.IsCuda ? InteractionKernels.AddDot<CudaFusedMultiplyAdd> : InteractionKernels.AddDot<CpuFusedMultiplyAdd>);
     }
 
     /// <summary>Pairs per device pass.</summary>
@@ -100,21 +108,18 @@ public sealed class GpuInteractionScorer : IDisposable
     /// <summary>
     /// Scores every token against every item: <c>scores[t · n + i] = f([tokens_t; items_i])</c>, in blocks
     /// of whole tokens; <paramref name="onBlock"/> receives (first token, token count, their scores)
-    /// for each block, so a caller can threshold each code's row without holding all of them.
+    /// for each block, so a caller can threshold each code's row without holding all of them. A token row longer
+    /// than one pass is scored in item chunks of <see cref="MaxPairs"/> and delivered whole.
     /// </summary>
     /// <param name="tokens">Row-major tokens × TokenDim (e.g. the quantized token ẑ of every code).</param>
     /// <param name="items">Row-major items × ItemDim.</param>
     /// <param name="onBlock">Receives each block's scores, row-major token × item.</param>
-    /// <exception cref="ArgumentException">A matrix is not a whole number of rows, or one item row does not fit in a pass.</exception>
+    /// <exception cref="ArgumentException">A matrix is not a whole number of rows.</exception>
     public void ScoreAll(ReadOnlySpan<float> tokens, ReadOnlySpan<float> items, Action<int, int, ReadOnlySpan<float>> onBlock)
     {
         ArgumentNullException.ThrowIfNull(onBlock);
         int tokenCount = Rows(tokens, _mlp.TokenDim, nameof(tokens));
         int itemCount = Rows(items, _mlp.ItemDim, nameof(items));
-        if (itemCount > MaxPairs)
-        {
-            throw new ArgumentException($"{itemCount} items exceed the {MaxPairs} pairs of one pass; create the scorer with a larger maxPairs.", nameof(items));
-        }
         var u = UserPart(tokens);
         var v = ItemPart(items);
         int tokensPerPass = Math.Max(1, MaxPairs / itemCount);
@@ -123,7 +128,12 @@ public sealed class GpuInteractionScorer : IDisposable
         {
             int count = Math.Min(tokensPerPass, tokenCount - first);
             int pairs = count * itemCount;
-            Run(u, v, default, default, first, itemCount, pairs, host.AsSpan(0, pairs));
+            for (int item = 0; item < itemCount; item += MaxPairs)
+            {
+                // One pass for whole token rows; a single row wider than a pass goes in item chunks.
+                int chunk = pairs <= MaxPairs ? itemCount : Math.Min(MaxPairs, itemCount - item);
+                Run(u, v, default, default, first, item, chunk, count * chunk, host.AsSpan(item, count * chunk));
+            }
             onBlock(first, count, host.AsSpan(0, pairs));
         }
     }
@@ -169,7 +179,7 @@ public sealed class GpuInteractionScorer : IDisposable
             int pairs = Math.Min(MaxPairs, tokenOfPair.Length - first);
             _pairA.View.AsContiguous().SubView(0, pairs).CopyFromCPU(tokenOfPair.Slice(first, pairs));
             _pairB.View.AsContiguous().SubView(0, pairs).CopyFromCPU(itemOfPair.Slice(first, pairs));
-            Run(u, v, _pairA.View.SubView(0, pairs), _pairB.View.SubView(0, pairs), 0, 1, pairs, scores.Slice(first, pairs));
+            Run(u, v, _pairA.View.SubView(0, pairs), _pairB.View.SubView(0, pairs), 0, 0, 1, pairs, scores.Slice(first, pairs));
         }
     }
 
@@ -199,21 +209,29 @@ public sealed class GpuInteractionScorer : IDisposable
         return result;
     }
 
-    /// <summary>Rows × stride first-layer partial: W·x (+ bias) for every row, as one GEMM.</summary>
+    /// <summary>
+    /// Rows × stride first-layer partial: W·x (+ bias) for every row, as GEMMs of at most <see cref="MaxPairs"/> rows,
+    /// so the input scratch and each launch stay one pass in size whatever the catalogue.
+    /// </summary>
     private ArrayView<float> FirstLayer(ReadOnlySpan<float> rows, int count, MemoryBuffer1D<float, Stride1D.Dense> weights, int depth,
         ArrayView<float> bias, DeviceScratch<float> output)
     {
-        var input = _firstInput.Upload(rows);
         var result = output.View((long)count * _stride);
-        Gemm(input, weights.View, bias, result, count, _stride, depth, relu: false);
+        for (int first = 0; first < count; first += MaxPairs)
+        {
+            int chunk = Math.Min(MaxPairs, count - first);
+            // In stream order after the previous chunk's GEMM, which has read the scratch by then.
+            var input = _firstInput.Upload(rows.Slice(first * depth, chunk * depth));
+            Gemm(input, weights.View, bias, result.SubView((long)first * _stride, (long)chunk * _stride), chunk, _stride, depth, relu: false);
+        }
         return result;
     }
 
     /// <summary>Pair layer, then every hidden layer and the output layer as GEMMs; copies one score per pair into <paramref name="scores"/>.</summary>
-    private void Run(ArrayView<float> u, ArrayView<float> v, ArrayView<int> pairA, ArrayView<int> pairB, int aStart, int bCount, int pairs, Span<float> scores)
+    private void Run(ArrayView<float> u, ArrayView<float> v, ArrayView<int> pairA, ArrayView<int> pairB, int aStart, int bStart, int bCount, int pairs, Span<float> scores)
     {
         var (h, next) = (_activationA.View, _activationB.View);
-        _pairs(new Index2D(pairs, _mlp.FirstWidth), u, v, pairA, pairB, aStart, bCount, _mlp.FirstWidth, _stride, h);
+        _pairs(pairs * _mlp.FirstWidth, u, v, pairA, pairB, aStart, bStart, bCount, _mlp.FirstWidth, _stride, h);
         int width = _mlp.FirstWidth;
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -224,7 +242,7 @@ public sealed class GpuInteractionScorer : IDisposable
         }
         if (_mlp.DotPath)
         {
-            _dot(pairs, u, v, pairA, pairB, aStart, bCount, _mlp.FirstWidth, _stride, _mlp.TokenDim, h);
+            _dot(pairs, u, v, pairA, pairB, aStart, bStart, bCount, _mlp.FirstWidth, _stride, _mlp.TokenDim, h);
         }
         _device.Accelerator.Synchronize();
         h.AsContiguous().SubView(0, pairs).CopyToCPU(scores[..pairs]);
@@ -232,7 +250,8 @@ public sealed class GpuInteractionScorer : IDisposable
 
     private void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> c, int rows, int columns, int depth, bool relu)
     {
-        var grid = new Index2D((columns + _tile - 1) / _tile, (rows + _tile - 1) / _tile);
+        // Row tiles on X: grid Y is capped at 65,535 on CUDA (and on ILGPU's CPU accelerator).
+        var grid = new Index2D((rows + _tile - 1) / _tile, (columns + _tile - 1) / _tile);
         _gemm(new KernelConfig(grid, new Index2D(_tile, _tile)), a, b, bias, c, rows, columns, depth, _tile, relu ? 1 : 0);
     }
 

@@ -5,18 +5,20 @@ namespace SparCode.Kernels.Gpu;
 /// <summary>
 /// The device kernels of batched search. Each reproduces the CPU engine's arithmetic in the same
 /// order (fused multiply-adds in input order, posting lists added token by token), so scores,
-/// codes and rankings are identical to <c>SparCodeSearcher</c>'s.
+/// codes and rankings are identical to <c>SparCodeSearcher</c>'s. Kernels that multiply-add take the fused
+/// multiply-add of their backend as a type parameter (<see cref="IFusedMultiplyAdd"/>).
 /// </summary>
 internal static class SearchKernels
 {
     /// <summary>
-    /// X[b, j] = mean over the last L history items of embedding row (item + 1), one thread per (b, j).
+    /// X[b, j] = mean over the last L history items of embedding row (item + 1), one thread per (b, j) at linear
+    /// index b·dim + j, so neighbouring threads read neighbouring floats of an embedding row.
     /// History items are CSR: query b owns items[offsets[b] .. offsets[b + 1]).
     /// </summary>
-    public static void MeanEmbedding(Index2D index, ArrayView<int> items, ArrayView<int> offsets, int historyLength,
+    public static void MeanEmbedding(Index1D index, ArrayView<int> items, ArrayView<int> offsets, int historyLength,
         ArrayView<float> embedding, int dim, ArrayView<float> output)
     {
-        int b = index.X, j = index.Y;
+        int b = index / dim, j = index - b * dim;
         int end = offsets[b + 1];
         int start = Math.Max(offsets[b], end - historyLength);
         float sum = 0f;
@@ -24,21 +26,24 @@ internal static class SearchKernels
         {
             sum += embedding[((long)items[i] + 1) * dim + j];
         }
-        output[(long)b * dim + j] = sum * (1f / (end - start));
+        output[index] = sum * (1f / (end - start));
     }
 
-    /// <summary>Y[b, o] = act(bias[o] + Σ_j W^T[j, o] · X[b, j]), fused multiply-adds in j order; one thread per (b, o).</summary>
-    public static void Dense(Index2D index, ArrayView<float> input, int inputs, ArrayView<float> weightsTransposed,
-        ArrayView<float> bias, int outputs, int relu, ArrayView<float> output)
+    /// <summary>
+    /// Y[b, o] = act(bias[o] + Σ_j W^T[j, o] · X[b, j]), fused multiply-adds in j order; one thread per (b, o) at linear
+    /// index b·outputs + o, so neighbouring threads read neighbouring weights and write neighbouring outputs.
+    /// </summary>
+    public static void Dense<TFma>(Index1D index, ArrayView<float> input, int inputs, ArrayView<float> weightsTransposed,
+        ArrayView<float> bias, int outputs, int relu, ArrayView<float> output) where TFma : struct, IFusedMultiplyAdd
     {
-        int b = index.X, o = index.Y;
+        int b = index / outputs, o = index - b * outputs;
         float a = bias[o];
         long row = (long)b * inputs;
         for (int j = 0; j < inputs; j++)
         {
-            a = MathF.FusedMultiplyAdd(weightsTransposed[(long)j * outputs + o], input[row + j], a);
+            a = default(TFma).Apply(weightsTransposed[(long)j * outputs + o], input[row + j], a);
         }
-        output[(long)b * outputs + o] = relu != 0 && !(a > 0f) ? 0f : a;
+        output[index] = relu != 0 && !(a > 0f) ? 0f : a;
     }
 
     /// <summary>
@@ -46,8 +51,8 @@ internal static class SearchKernels
     /// multiply-adds in dimension order, first minimum wins), combined as Σ_m j_m·K_c^m, then remapped.
     /// Codebook m is stored transposed at [m · sub · K_c + j · K_c + r]. One thread per (b, k).
     /// </summary>
-    public static void Codes(Index2D index, ArrayView<float> tokens, int tokenDim, int subspaces, int codebookSize,
-        ArrayView<float> codebooksTransposed, ArrayView<int> remap, int userTokens, ArrayView<int> codes)
+    public static void Codes<TFma>(Index2D index, ArrayView<float> tokens, int tokenDim, int subspaces, int codebookSize,
+        ArrayView<float> codebooksTransposed, ArrayView<int> remap, int userTokens, ArrayView<int> codes) where TFma : struct, IFusedMultiplyAdd
     {
         int b = index.X, k = index.Y;
         int sub = tokenDim / subspaces;
@@ -64,7 +69,7 @@ internal static class SearchKernels
                 for (int j = 0; j < sub; j++)
                 {
                     float d = tokens[token + m * sub + j] - codebooksTransposed[book + (long)j * codebookSize + r];
-                    acc = MathF.FusedMultiplyAdd(d, d, acc);
+                    acc = default(TFma).Apply(d, d, acc);
                 }
                 if (acc < bestDistance)
                 {

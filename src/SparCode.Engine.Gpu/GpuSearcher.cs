@@ -48,8 +48,8 @@ public sealed class GpuSearcher : IDisposable
     private readonly int _candidateCapacity;
     private readonly int _maxWidth;
 
-    private readonly Action<Index2D, ArrayView<int>, ArrayView<int>, int, ArrayView<float>, int, ArrayView<float>> _meanEmbedding;
-    private readonly Action<Index2D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>> _dense;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, int, ArrayView<float>, int, ArrayView<float>> _meanEmbedding;
+    private readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>> _dense;
     private readonly Action<Index2D, ArrayView<float>, int, int, int, ArrayView<float>, ArrayView<int>, int, ArrayView<int>> _codesKernel;
     private readonly Action<KernelConfig, ArrayView<int>, int, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> _accumulate;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> _exclude;
@@ -112,9 +112,12 @@ public sealed class GpuSearcher : IDisposable
         _gathered = Scratch<ulong>();
         _results = Scratch<ulong>();
 
-        _meanEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<int>, ArrayView<int>, int, ArrayView<float>, int, ArrayView<float>>(SearchKernels.MeanEmbedding);
-        _dense = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>(SearchKernels.Dense);
-        _codesKernel = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, int, int, ArrayView<float>, ArrayView<int>, int, ArrayView<int>>(SearchKernels.Codes);
+        _meanEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, int, ArrayView<float>, int, ArrayView<float>>(SearchKernels.MeanEmbedding);
+        // The fused multiply-add each backend can compile (IFusedMultiplyAdd): bit-identical with the CPU engine's.
+        _dense = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>>(
+            device.IsCuda ? SearchKernels.Dense<CudaFusedMultiplyAdd> : SearchKernels.Dense<CpuFusedMultiplyAdd>);
+        _codesKernel = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, int, int, int, ArrayView<float>, ArrayView<int>, int, ArrayView<int>>(
+            device.IsCuda ? SearchKernels.Codes<CudaFusedMultiplyAdd> : SearchKernels.Codes<CpuFusedMultiplyAdd>);
         _accumulate = accelerator.LoadStreamKernel<ArrayView<int>, int, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(SearchKernels.AccumulateList);
         _exclude = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(SearchKernels.Exclude);
         _select = accelerator.LoadStreamKernel<ArrayView<int>, int, ArrayView<long>, ArrayView<int>, ArrayView<float>, int, ArrayView<ulong>, int, int,
@@ -233,14 +236,14 @@ public sealed class GpuSearcher : IDisposable
         var dims = _index.Dimensions;
         var items = _historyItems.Upload(batch.Items);
         var offsets = _historyOffsets.Upload(batch.Offsets);
-        _meanEmbedding(new Index2D(count, dims.EmbeddingDim), items, offsets, dims.HistoryLength, _embedding.View, dims.EmbeddingDim, _activationA.View);
+        _meanEmbedding(count * dims.EmbeddingDim, items, offsets, dims.HistoryLength, _embedding.View, dims.EmbeddingDim, _activationA.View);
         var input = _activationA;
         var output = _activationB;
         for (int l = 0; l < _layers.Length; l++)
         {
             var (weightsT, bias, inputs, outputs) = _layers[l];
             bool relu = l < _layers.Length - 2;
-            _dense(new Index2D(count, outputs), input.View, inputs, weightsT.View, bias.View, outputs, relu ? 1 : 0, output.View);
+            _dense(count * outputs, input.View, inputs, weightsT.View, bias.View, outputs, relu ? 1 : 0, output.View);
             (input, output) = (output, input);
         }
         _codesKernel(new Index2D(count, dims.UserTokens), input.View, dims.TokenDim, dims.Subspaces, dims.CodebookSize, _codebooksT.View, _remap.View.AsContiguous().SubView(0, _remapLength),

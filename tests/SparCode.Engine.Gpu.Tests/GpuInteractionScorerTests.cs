@@ -25,13 +25,25 @@ public sealed class GpuInteractionScorerTests(DeviceFixture fixture)
     [InlineData(1, 1, 8, 12, new[] { 16, 8 })]
     [InlineData(33, 7, 5, 9, new[] { 17, 33, 4 })]
     [InlineData(3, 130, 6, 6, new[] { 20 })]
-    public void Score_all_equals_the_reference_mlp(int tokenCount, int itemCount, int tokenDim, int itemDim, int[] widths)
+    public void Score_all_equals_the_reference_mlp(int tokenCount, int itemCount, int tokenDim, int itemDim, int[] widths) =>
+        AssertScoreAllEqualsReference(fixture.Device, tokenCount, itemCount, tokenDim, itemDim, widths, maxPairs: 2 * itemCount + 1);
+
+    [Fact]
+    public void A_token_row_wider_than_one_pass_is_scored_in_item_chunks() =>
+        AssertScoreAllEqualsReference(fixture.Device, tokenCount: 3, itemCount: 1000, tokenDim: 4, itemDim: 6, [8, 5], maxPairs: 300, dotPath: true);
+
+    /// <summary>
+    /// ScoreAll equals the reference MLP on every (token, item), every token row is delivered once, and with
+    /// <paramref name="dotPath"/> the dot path is on.
+    /// </summary>
+    internal static void AssertScoreAllEqualsReference(GpuDevice device, int tokenCount, int itemCount, int tokenDim, int itemDim, int[] widths,
+        int maxPairs, bool dotPath = false)
     {
-        var mlp = Mlp(tokenCount, tokenDim, itemDim, widths);
+        var mlp = Mlp(tokenCount, tokenDim, itemDim, widths) with { DotPath = dotPath };
         var random = new Random(9);
         var tokens = Random(random, tokenCount * tokenDim, 1f);
         var items = Random(random, itemCount * itemDim, 1f);
-        using var scorer = new GpuInteractionScorer(fixture.Device, mlp, maxPairs: 2 * itemCount + 1);
+        using var scorer = new GpuInteractionScorer(device, mlp, maxPairs);
         var seen = new bool[tokenCount];
         scorer.ScoreAll(tokens, items, (first, count, scores) =>
         {
@@ -46,6 +58,35 @@ public sealed class GpuInteractionScorerTests(DeviceFixture fixture)
             }
         });
         Assert.All(seen, Assert.True);
+    }
+
+    [Fact]
+    public void One_pass_of_more_rows_than_grid_y_holds_scores_like_the_reference()
+    {
+        // CUDA (and ILGPU's CPU accelerator) cap grid Y at 65,535 groups; with this accelerator's GEMM tile that is
+        // the row count below, so a GEMM with row tiles on Y would throw. One token against every item makes one
+        // pass of that many pairs, and the item-side first layer a GEMM of as many rows. Width 2 keeps it fast.
+        var device = fixture.Device;
+        int tile = Math.Min(InteractionKernels.MaxTile, (int)Math.Sqrt(device.Accelerator.MaxNumThreadsPerGroup));
+        int itemCount = 65_535 * tile + 1_000;
+        Assert.True(itemCount > 262_000, $"tile {tile}");
+        var mlp = Mlp(2, tokenDim: 1, itemDim: 1, [2]);
+        var random = new Random(3);
+        var token = Random(random, 1, 1f);
+        var items = Random(random, itemCount, 1f);
+        using var scorer = new GpuInteractionScorer(device, mlp, maxPairs: itemCount);
+        int blocks = 0;
+        scorer.ScoreAll(token, items, (first, count, scores) =>
+        {
+            blocks++;
+            Assert.Equal((0, 1, itemCount), (first, count, scores.Length));
+            for (int i = 0; i < itemCount; i += 997)
+            {
+                Close(mlp.ScoreReference(token, items.AsSpan(i, 1)), scores[i], $"item {i}");
+            }
+            Close(mlp.ScoreReference(token, items.AsSpan(itemCount - 1, 1)), scores[itemCount - 1], "last item");
+        });
+        Assert.Equal(1, blocks);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace SparCode.Engine.Gpu.Tests;
 public sealed class DeviceFixture : IDisposable
 {
     // Tests always use the CPU accelerator so that results do not depend on the machine.
-    public GpuDevice Device { get; } = GpuDevice.Create(allowCuda: false);
+    public GpuDevice Device { get; } = GpuDevice.Create(DeviceMode.CpuAccelerator);
 
     public void Dispose() => Device.Dispose();
 }
@@ -21,18 +21,22 @@ public sealed class GpuSearcherTests(DeviceFixture fixture) : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private SparCodeIndex Open(int seed, int items, int postings, bool remap = false)
+    private SparCodeIndex Open(int seed, int items, int postings, bool remap = false) => Open(_folder.Path, seed, items, postings, remap);
+
+    /// <summary>A small synthetic index written to <paramref name="folder"/> and opened.</summary>
+    internal static SparCodeIndex Open(string folder, int seed, int items, int postings, bool remap = false)
     {
         var contents = SyntheticIndex.Create(SmallIndexes.Options(seed) with { ItemCount = items, CodebookSize = 5, MeanPostingsPerList = postings });
         if (remap)
         {
             contents = contents with { CodeRemap = [.. Enumerable.Range(0, contents.Dimensions.CodeCount).Select(c => c & ~1)] };
         }
-        string path = SmallIndexes.Write(_folder, contents, $"{seed}-{items}-{remap}.sci");
+        string path = Path.Combine(folder, $"{seed}-{items}-{remap}.sci");
+        Format.IndexWriter.Write(path, contents);
         return SparCodeIndex.Open(path);
     }
 
-    private static (long[] Flat, int[] Offsets) Batch(long[][] histories)
+    internal static (long[] Flat, int[] Offsets) Batch(long[][] histories)
     {
         var offsets = new int[histories.Length + 1];
         for (int q = 0; q < histories.Length; q++)
@@ -83,7 +87,13 @@ public sealed class GpuSearcherTests(DeviceFixture fixture) : IDisposable
     public void Batched_search_equals_the_cpu_engine(int items, int postings, int queries, int k)
     {
         using var index = Open(3, items, postings);
-        using var gpu = new GpuSearcher(index, fixture.Device, maxBatch: 16);
+        AssertSearchEqualsCpu(fixture.Device, index, items, queries, k);
+    }
+
+    /// <summary>GPU search equals the CPU engine bit for bit (ids, scores, counts) under three option sets.</summary>
+    internal static void AssertSearchEqualsCpu(GpuDevice device, SparCodeIndex index, int items, int queries, int k)
+    {
+        using var gpu = new GpuSearcher(index, device, maxBatch: 16);
         var histories = SyntheticIndex.Histories(items, queries, 12, 4);
         var (flat, offsets) = Batch(histories);
         foreach (var options in new[] { SearchOptions.Default, new SearchOptions { FillToK = false }, new SearchOptions { ExcludeHistory = false } })

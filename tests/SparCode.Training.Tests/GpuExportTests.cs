@@ -31,7 +31,7 @@ public abstract class TwoExports : IDisposable
             Cpu = Exporter.Write(Model, Data, Sparsity, torch, Path.Combine(Folder, "cpu.sci"), refineSections: true);
         }
         Scored = Exporter.WriteScored(Model, Data, Table, Sparsity, Path.Combine(Folder, "scored.sci"), refineSections: true);
-        using var device = GpuDevice.Create(allowCuda: false);
+        using var device = GpuDevice.Create(DeviceMode.CpuAccelerator);
         using var gpu = Exporter.GpuScorer(Model, device);
         Gpu = Exporter.Write(Model, Data, Sparsity, gpu, Path.Combine(Folder, "gpu.sci"), refineSections: true);
     }
